@@ -1,0 +1,192 @@
+#include "canvoy/ingest/ingest_server.h"
+
+#include <fstream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "canvoy/common/http_server.h"
+#include "canvoy/common/metrics.h"
+#include "canvoy/common/tls.h"
+#include "catalog_registry.h"
+#include "ingest_metrics.h"
+#include "kafka_producer.h"
+#include "session.h"
+
+namespace canvoy::ingest {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+Status WritePortFile(const std::filesystem::path& path, std::uint16_t port) {
+  if (path.empty()) return OkStatus();
+  const auto tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << port << "\n";
+    if (!out) return Error(Errc::kIo, "port file '" + tmp + "': cannot be written");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Error(Errc::kIo, "port file '" + path.string() + "': " + ec.message());
+  return OkStatus();
+}
+
+class Server final : public IngestServer {
+ public:
+  Server(IngestOptions options, asio::ssl::context ssl, std::unique_ptr<KafkaProducer> producer)
+      : options_(std::move(options)), ssl_(std::move(ssl)), producer_(std::move(producer)),
+        shared_{options_, *producer_, metrics_, catalogs_}, acceptor_(io_) {}
+
+  ~Server() override { Shutdown(); }
+
+  Status Start() override {
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(options_.listen_address, ec);
+    if (ec) return Error(Errc::kInvalidArgument, "--listen '" + options_.listen_address + "': " + ec.message());
+    const tcp::endpoint endpoint(address, options_.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Error(Errc::kIo, "listen on " + options_.listen_address + ":" +
+                                  std::to_string(options_.port) + ": " + ec.message());
+    }
+    port_ = acceptor_.local_endpoint().port();
+    http::ServerOptions http_options;
+    http_options.address = options_.metrics_address;
+    http_options.port = options_.metrics_port;
+    CANVOY_ASSIGN_OR_RETURN(metrics_server_,
+                            http::Server::Start(io_, http_options, [this](const http::Request& r) {
+                              return HandleHttp(r);
+                            }));
+    asio::co_spawn(io_, Accept(), asio::detached);
+    for (unsigned i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { io_.run(); });
+    CANVOY_RETURN_IF_ERROR(WritePortFile(options_.metrics_port_file, metrics_server_->port()));
+    CANVOY_RETURN_IF_ERROR(WritePortFile(options_.port_file, port_));
+    spdlog::info("msg=\"listening\" port={} metrics_port={} node={}", port_, metrics_server_->port(),
+                 options_.node_name);
+    return OkStatus();
+  }
+
+  std::uint16_t port() const override { return port_; }
+  std::uint16_t metrics_port() const override { return metrics_server_ ? metrics_server_->port() : 0; }
+
+  void Shutdown() override {
+    if (threads_.empty()) return;
+    spdlog::info("msg=\"shutting down\" node={}", options_.node_name);
+    asio::post(io_, [this] {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    for (auto& session : LiveSessions()) session->Drain();
+    if (auto s = producer_->Flush(std::chrono::seconds(30)); !s) {
+      spdlog::warn("msg=\"shutdown flush incomplete\" error=\"{}\"", s.error().message());
+    }
+    if (metrics_server_) metrics_server_->Stop();
+    work_.reset();
+    // Sessions close once their acks are written; HTTP keep-alive connections would linger.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(35);
+    while (metrics_.connections.Value() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    io_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    spdlog::info("msg=\"stopped\" node={}", options_.node_name);
+  }
+
+ private:
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      auto [ec, socket] =
+          co_await acceptor_.async_accept(asio::make_strand(io_), asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        if (!acceptor_.is_open()) co_return;
+        continue;
+      }
+      if (metrics_.connections.Value() >= static_cast<double>(options_.max_connections)) {
+        metrics_.connections_refused.Increment();
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        continue;
+      }
+      auto session = std::make_shared<Session>(std::move(socket), ssl_, shared_);
+      Track(session);
+      session->Start();
+    }
+  }
+
+  void Track(const std::shared_ptr<Session>& session) {
+    std::lock_guard lock(sessions_mu_);
+    if (sessions_.size() > 64 && sessions_.size() >= 2 * live_after_prune_) {
+      std::erase_if(sessions_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+      live_after_prune_ = sessions_.size();
+    }
+    sessions_.push_back(session);
+  }
+
+  std::vector<std::shared_ptr<Session>> LiveSessions() {
+    std::lock_guard lock(sessions_mu_);
+    std::vector<std::shared_ptr<Session>> live;
+    for (auto& w : sessions_) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+    return live;
+  }
+
+  http::Response HandleHttp(const http::Request& request) {
+    if (request.path == "/metrics") {
+      http::Response r;
+      r.content_type = metrics::kContentType;
+      r.body = metrics::Serialize(metrics_.registry());
+      return r;
+    }
+    if (request.path == "/healthz") {
+      http::Response r;
+      r.body = acceptor_.is_open() ? "{\"status\":\"ok\"}" : "{\"status\":\"draining\"}";
+      r.status = acceptor_.is_open() ? 200 : 503;
+      return r;
+    }
+    return http::ErrorResponse(404, "no such path: " + request.path);
+  }
+
+  IngestOptions options_;
+  asio::ssl::context ssl_;
+  std::unique_ptr<KafkaProducer> producer_;
+  IngestMetrics metrics_;
+  CatalogRegistry catalogs_;
+  SessionShared shared_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  std::shared_ptr<http::Server> metrics_server_;
+  std::vector<std::thread> threads_;
+  std::mutex sessions_mu_;
+  std::vector<std::weak_ptr<Session>> sessions_;  // GUARDED_BY(sessions_mu_)
+  std::size_t live_after_prune_ = 0;             // GUARDED_BY(sessions_mu_)
+};
+
+}  // namespace
+
+Result<std::unique_ptr<IngestServer>> IngestServer::Create(const IngestOptions& options) {
+  CANVOY_RETURN_IF_ERROR(options.Validate());
+  CANVOY_ASSIGN_OR_RETURN(auto ssl, tls::MakeServerContext(options.tls));
+  CANVOY_ASSIGN_OR_RETURN(auto producer, KafkaProducer::Create(options.bootstrap_servers));
+  return std::unique_ptr<IngestServer>(new Server(options, std::move(ssl), std::move(producer)));
+}
+
+}  // namespace canvoy::ingest
