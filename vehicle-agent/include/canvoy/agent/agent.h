@@ -1,0 +1,76 @@
+// The vehicle agent's replay pipeline: a candump log through the DBC decoder into batches, into
+// the spool, and over the uplink to ingest.
+//
+// Threads: Run() decodes and batches on the calling thread; the uplink runs on the io_context
+// given to Create (any number of threads may run it; several agents may share it).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "canvoy/agent/decoder.h"
+#include "canvoy/common/error.h"
+#include "canvoy/common/tls.h"
+
+namespace canvoy::agent {
+
+struct AgentOptions {
+  std::vector<std::string> dbc_files;   // required, at least one
+  std::string log_file;                 // candump -l log, required
+  std::string interface;                // decode only this interface's frames; empty: all
+  std::string name_mapping_file;        // optional `Message.Signal = VSS.Path` lines
+  tls::Files tls;                       // vehicle certificate and key, and the pinned ingest CA
+  std::string ingest_host = "127.0.0.1";
+  std::uint16_t ingest_port = 7443;
+  std::string server_name = "localhost";
+  std::uint32_t max_connect_attempts = 0;         // failed attempts in a row before giving up; 0: never
+  std::size_t batch_max_samples = 5000;           // a batch closes at this many samples...
+  std::chrono::milliseconds batch_max_age{1000};  // ...or when its first sample is this old (log time)
+  // Log time t maps to time_base_us + (t - first frame's t); 0 means the wall clock at start.
+  std::int64_t time_base_us = 0;
+  std::chrono::seconds drain_timeout{600};        // how long Run waits for the last acks
+
+  Status Validate() const;
+};
+
+struct AgentSummary {
+  struct Latest {
+    std::string name;
+    std::string type;  // int64, uint64 or double
+    std::int64_t timestamp_us = 0;
+    PhysicalValue value;
+  };
+  std::uint64_t frames = 0;
+  std::uint64_t decoded_frames = 0;
+  std::uint64_t unknown_ids = 0;
+  std::uint64_t malformed_lines = 0;
+  std::uint64_t samples = 0;
+  std::uint64_t batches = 0;
+  std::uint64_t batches_acked = 0;
+  std::uint64_t batches_rejected = 0;
+  std::uint64_t connects = 0;
+  std::vector<Latest> latest;  // the newest sample of every signal seen, by name
+};
+
+class Agent {
+ public:
+  // Reads the DBC files, builds the catalog, loads the TLS files. Errors name the file.
+  static Result<std::unique_ptr<Agent>> Create(const AgentOptions& options, boost::asio::io_context& io);
+  ~Agent();
+
+  // Replays the log as fast as it decodes, sends every batch and returns once all are
+  // acknowledged. Errors when the log cannot be read, the uplink gives up, or the drain times out.
+  Result<AgentSummary> Run();
+
+ private:
+  struct State;
+  explicit Agent(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace canvoy::agent

@@ -1,0 +1,153 @@
+#include "canvoy/agent/agent.h"
+
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "canvoy/agent/batch_builder.h"
+#include "canvoy/agent/candump_log.h"
+#include "canvoy/agent/catalog.h"
+#include "canvoy/common/time.h"
+#include "spool/memory_spool.h"
+#include "uplink/uplink_client.h"
+
+namespace canvoy::agent {
+
+Status AgentOptions::Validate() const {
+  if (dbc_files.empty()) return Error(Errc::kInvalidArgument, "--dbc: at least one DBC file is required");
+  if (log_file.empty()) return Error(Errc::kInvalidArgument, "--log: required");
+  if (batch_max_samples == 0) return Error(Errc::kInvalidArgument, "--batch-max-samples: at least 1");
+  if (batch_max_age.count() <= 0) return Error(Errc::kInvalidArgument, "--batch-max-age-ms: at least 1");
+  if (ingest_port == 0) return Error(Errc::kInvalidArgument, "--ingest: a port is required");
+  return OkStatus();
+}
+
+struct Agent::State {
+  AgentOptions options;
+  boost::asio::io_context* io = nullptr;
+  std::unique_ptr<boost::asio::ssl::context> ssl;
+  Decoder decoder;
+  BuiltCatalog catalog;
+};
+
+Agent::Agent(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Agent::~Agent() = default;
+
+Result<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options, boost::asio::io_context& io) {
+  CANVOY_RETURN_IF_ERROR(options.Validate());
+  std::vector<DbcDatabase> databases;
+  for (const auto& path : options.dbc_files) {
+    CANVOY_ASSIGN_OR_RETURN(auto db, ParseDbcFile(path));
+    databases.push_back(std::move(db));
+  }
+  std::optional<NameMapping> mapping;
+  if (!options.name_mapping_file.empty()) {
+    CANVOY_ASSIGN_OR_RETURN(mapping, NameMapping::LoadFile(options.name_mapping_file));
+  }
+  CANVOY_ASSIGN_OR_RETURN(auto catalog, BuildCatalog(databases, mapping ? &*mapping : nullptr));
+  CANVOY_ASSIGN_OR_RETURN(auto decoder, Decoder::Create(std::move(databases)));
+  CANVOY_ASSIGN_OR_RETURN(auto ssl, tls::MakeClientContext(options.tls));
+  auto state = std::unique_ptr<State>(new State{options, &io,
+                                                std::make_unique<boost::asio::ssl::context>(std::move(ssl)),
+                                                std::move(decoder), std::move(catalog)});
+  return std::unique_ptr<Agent>(new Agent(std::move(state)));
+}
+
+namespace {
+
+std::string TypeName(const PhysicalValue& v) {
+  switch (v.index()) {
+    case 0: return "int64";
+    case 1: return "uint64";
+    default: return "double";
+  }
+}
+
+}  // namespace
+
+Result<AgentSummary> Agent::Run() {
+  const AgentOptions& o = state_->options;
+  CANVOY_ASSIGN_OR_RETURN(auto reader, CandumpLogReader::Open(o.log_file));
+  MemorySpool spool;
+  UplinkOptions uplink_options;
+  uplink_options.host = o.ingest_host;
+  uplink_options.port = o.ingest_port;
+  uplink_options.server_name = o.server_name;
+  uplink_options.max_connect_attempts = o.max_connect_attempts;
+  auto uplink = std::make_shared<UplinkClient>(*state_->io, *state_->ssl, uplink_options, spool,
+                                               state_->catalog.catalog, state_->catalog.hash);
+  uplink->Start();
+
+  AgentSummary summary;
+  BatchBuilder builder(state_->catalog.catalog);
+  DecodedFrame decoded = state_->decoder.MakeFrameBuffer();
+  struct Last {
+    bool seen = false;
+    std::int64_t timestamp_us = 0;
+    PhysicalValue value;
+  };
+  std::size_t max_id = 0;
+  for (const auto& desc : state_->catalog.catalog.signals()) max_id = std::max<std::size_t>(max_id, desc.id());
+  std::vector<Last> last(max_id + 1);
+  const std::int64_t base = o.time_base_us != 0 ? o.time_base_us : NowMicros();
+  const std::int64_t max_age_us = std::chrono::duration_cast<std::chrono::microseconds>(o.batch_max_age).count();
+  std::optional<std::int64_t> first_log_us;
+  auto seal = [&] {
+    const std::uint64_t seq = spool.NextSeq();
+    spool.Append(seq, builder.Seal(spool.stream_id(), seq, state_->catalog.hash).SerializeAsString());
+    ++summary.batches;
+  };
+
+  CanFrame frame;
+  for (;;) {
+    CANVOY_ASSIGN_OR_RETURN(const bool more, reader.Next(&frame));
+    if (!more) break;
+    ++summary.frames;
+    if (!o.interface.empty() && reader.interfaces()[frame.interface_index] != o.interface) continue;
+    if (!first_log_us) first_log_us = frame.timestamp_us;
+    const std::int64_t t = base + (frame.timestamp_us - *first_log_us);
+    const DecodeOutcome outcome = state_->decoder.Decode(frame, &decoded);
+    if (outcome == DecodeOutcome::kUnknownId) ++summary.unknown_ids;
+    if (outcome != DecodeOutcome::kDecoded) continue;
+    ++summary.decoded_frames;
+    for (const DecodedSignal& s : decoded.signals()) {
+      const SignalId id = state_->catalog.ids.Find(decoded.message_ref(), s.signal_index);
+      if (id == SignalIdMap::kNone) continue;
+      CANVOY_RETURN_IF_ERROR(builder.Add(id, t, s.physical));
+      ++summary.samples;
+      Last& l = last[id];
+      if (!l.seen || t >= l.timestamp_us) l = {true, t, s.physical};
+    }
+    if (builder.ShouldSeal(o.batch_max_samples, max_age_us, t)) seal();
+  }
+  if (builder.sample_count() > 0) seal();
+  spool.Close();
+  summary.malformed_lines = reader.malformed_lines();
+  for (const auto& problem : reader.problems()) spdlog::warn("msg=\"skipped log line\" problem=\"{}\"", problem);
+  spdlog::info("msg=\"log replayed\" frames={} decoded_frames={} samples={} batches={}", summary.frames,
+               summary.decoded_frames, summary.samples, summary.batches);
+
+  const auto deadline = std::chrono::steady_clock::now() + o.drain_timeout;
+  while (!spool.WaitDrained(std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(200)))) {
+    if (uplink->finished() || std::chrono::steady_clock::now() >= deadline) break;
+  }
+  const bool drained = spool.WaitDrained(std::chrono::steady_clock::now());
+  uplink->Stop();
+  while (!uplink->finished()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  summary.batches_acked = uplink->stats().batches_acked;
+  summary.batches_rejected = uplink->stats().batches_rejected;
+  summary.connects = uplink->stats().connects;
+  for (const auto& desc : state_->catalog.catalog.signals()) {
+    if (desc.id() >= last.size() || !last[desc.id()].seen) continue;
+    const Last& l = last[desc.id()];
+    summary.latest.push_back({desc.name(), TypeName(l.value), l.timestamp_us, l.value});
+  }
+  if (!drained) {
+    return Error(uplink->gave_up() ? Errc::kUnavailable : Errc::kIo,
+                 std::to_string(spool.size()) + " batches not acknowledged by ingest" +
+                     (uplink->gave_up() ? " (gave up connecting)" : " before the drain timeout"));
+  }
+  return summary;
+}
+
+}  // namespace canvoy::agent
