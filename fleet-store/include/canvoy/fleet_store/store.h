@@ -1,0 +1,66 @@
+// The fleet store's RocksDB database: column families, key layout (see README.md) and queries.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "canvoy/common/error.h"
+#include "canvoy/common/ids.h"
+#include "canvoy/fleet_store/types.h"
+#include "canvoy/telemetry/v1/telemetry.pb.h"
+
+namespace canvoy::fleet_store {
+
+namespace storage {
+class Database;
+}
+
+struct StoreOptions {
+  std::filesystem::path path;     // the RocksDB directory; created when missing
+  bool create_if_missing = true;  // false: opening a directory without a database fails
+};
+
+struct VehicleListQuery {
+  std::optional<Vin> after;  // start after this VIN (VINs are listed in byte order)
+  std::size_t limit = 1000;  // at most this many vehicles
+};
+
+// Owns the database and its column families. Queries are const and may be called from any
+// number of threads at once, also while a StoreWriter writes; each query reads one snapshot.
+// Closing (the destructor) requires that no query and no StoreWriter is still using it.
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Errc::kNotFound when the store has applied no batch of `vin`.
+  Result<VehicleSummary> GetVehicle(const Vin& vin) const;
+  // The vehicle's counts and the newest value of each of its signals. Errc::kNotFound as above.
+  Result<VehicleLatest> GetLatest(const Vin& vin) const;
+  Result<std::vector<VehicleSummary>> ListVehicles(const VehicleListQuery& query) const;
+  // Samples of one signal with from_us <= timestamp < to_us, ordered by time (ties keep the
+  // order of their batches' first timestamps). Scans the signal's older series as well.
+  Result<std::vector<Sample>> ReadSamples(const Vin& vin, std::string_view signal,
+                                          std::int64_t from_us, std::int64_t to_us) const;
+
+  // The offset of the next record to consume from (topic, partition); nullopt when none was
+  // applied yet.
+  Result<std::optional<std::int64_t>> NextOffset(std::string_view topic,
+                                                 std::int32_t partition) const;
+  Result<std::optional<telemetry::v1::Catalog>> GetCatalog(std::string_view hash) const;
+  // Records that were rejected as malformed, oldest key first.
+  Result<std::vector<RejectedRecord>> ListRejected(std::size_t limit) const;
+
+ private:
+  friend class StoreWriter;
+  explicit Store(std::unique_ptr<storage::Database> db);
+  std::unique_ptr<storage::Database> db_;
+};
+
+}  // namespace canvoy::fleet_store

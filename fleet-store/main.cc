@@ -1,0 +1,218 @@
+// canvoy-fleet-store: wiring only.
+//   serve          consume telemetry into RocksDB and answer queries over HTTP
+//   query latest   ask a running store for one vehicle's latest values
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "canvoy/common/http_server.h"
+#include "canvoy/common/logging.h"
+#include "canvoy/common/options.h"
+#include "canvoy/fleet_store/metrics.h"
+#include "canvoy/fleet_store/query_client.h"
+#include "canvoy/fleet_store/query_service.h"
+#include "canvoy/fleet_store/sink.h"
+#include "canvoy/fleet_store/store.h"
+
+namespace {
+
+namespace po = boost::program_options;
+using namespace canvoy;
+using namespace canvoy::fleet_store;
+
+constexpr int kUsageError = 2;
+constexpr int kRuntimeError = 1;
+
+constexpr const char* kUsage =
+    "usage: canvoy-fleet-store serve --db DIR --bootstrap HOST:PORT [options]\n"
+    "       canvoy-fleet-store query latest --url http://HOST:PORT --vin VIN [--format "
+    "table|json|csv]";
+
+int Fail(int code, const Error& error) {
+  std::cerr << "canvoy-fleet-store: " << error.message() << "\n";
+  return code;
+}
+
+// Writes the port to `path` through a rename, so a reader never sees a partial file.
+Status WritePortFile(const std::string& path, std::uint16_t port) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out.flush()) return Error(Errc::kIo, "http port file '" + tmp + "': cannot be written");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Error(Errc::kIo, "http port file '" + path + "': " + ec.message());
+  return OkStatus();
+}
+
+struct ServeConfig {
+  StoreOptions store;
+  SinkOptions sink;
+  http::ServerOptions http;
+  std::string port_file;
+  std::string log_level;
+};
+
+Result<ServeConfig> ParseServe(int argc, const char* const* argv, bool& help) {
+  ServeConfig c;
+  std::string db;
+  int port = 0;
+  std::size_t max_records = c.sink.max_poll_records;
+  long round_ms = c.sink.poll_round_time.count();
+  long catalog_wait_ms = c.sink.catalog_wait.count();
+  po::options_description desc("serve options");
+  // clang-format off
+  desc.add_options()
+      ("db", po::value(&db)->required(), "RocksDB directory (created when missing)")
+      ("bootstrap", po::value(&c.sink.bootstrap)->required(),
+       "Kafka bootstrap servers HOST:PORT[,...]")
+      ("group", po::value(&c.sink.group_id)->default_value(c.sink.group_id), "consumer group id")
+      ("telemetry-topic", po::value(&c.sink.telemetry_topic)->default_value(c.sink.telemetry_topic),
+       "telemetry topic")
+      ("catalog-topic", po::value(&c.sink.catalog_topic)->default_value(c.sink.catalog_topic),
+       "catalog topic")
+      ("max-poll-records", po::value(&max_records)->default_value(max_records),
+       "records per poll round at most")
+      ("poll-round-ms", po::value(&round_ms)->default_value(round_ms),
+       "a poll round lasts at most this long after its first record")
+      ("catalog-wait-ms", po::value(&catalog_wait_ms)->default_value(catalog_wait_ms),
+       "how long a round waits for an unknown catalog before it is read again")
+      ("http-address", po::value(&c.http.address)->default_value(c.http.address),
+       "HTTP listen address")
+      ("http-port", po::value(&port)->default_value(0), "HTTP port; 0 picks a free one")
+      ("http-port-file", po::value(&c.port_file), "write the bound HTTP port to FILE once serving")
+      ("log-level", po::value(&c.log_level)->default_value("info"),
+       "trace, debug, info, warn or error");
+  // clang-format on
+  AddCommonOptions(desc);
+  po::variables_map vm;
+  CANVOY_ASSIGN_OR_RETURN(auto outcome, ParseOptions(argc, argv, desc, vm, kUsage));
+  help = outcome == ParseOutcome::kHelpShown;
+  if (help) return c;
+  if (port < 0 || port > 65535) {
+    return Error(Errc::kInvalidArgument,
+                 "option '--http-port': " + std::to_string(port) + " is not in 0..65535");
+  }
+  c.http.port = static_cast<std::uint16_t>(port);
+  c.store.path = db;
+  c.sink.max_poll_records = max_records;
+  c.sink.poll_round_time = std::chrono::milliseconds(round_ms);
+  c.sink.catalog_wait = std::chrono::milliseconds(catalog_wait_ms);
+  CANVOY_RETURN_IF_ERROR(c.sink.Validate());
+  return c;
+}
+
+int Serve(int argc, const char* const* argv) {
+  bool help = false;
+  auto parsed = ParseServe(argc, argv, help);
+  if (!parsed) return Fail(kUsageError, parsed.error());
+  if (help) return 0;
+  const ServeConfig& config = parsed.value();
+  if (auto status = InitLogging("fleet-store", config.log_level); !status)
+    return Fail(kUsageError, status.error());
+
+  auto opened = Store::Open(config.store);
+  if (!opened) return Fail(kRuntimeError, opened.error());
+  std::unique_ptr<Store> store = std::move(opened).value();
+  prometheus::Registry registry;
+  SinkMetrics metrics(registry);
+  auto created = Sink::Create(config.sink, *store, metrics);
+  if (!created) return Fail(kUsageError, created.error());
+  std::unique_ptr<Sink> sink = std::move(created).value();
+
+  boost::asio::io_context io;
+  auto started = http::Server::Start(io, config.http, MakeQueryHandler(*store, registry));
+  if (!started) return Fail(kRuntimeError, started.error());
+  std::shared_ptr<http::Server> server = started.value();
+  if (!config.port_file.empty()) {
+    if (auto status = WritePortFile(config.port_file, server->port()); !status) {
+      return Fail(kRuntimeError, status.error());
+    }
+  }
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&sink](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("msg=\"stopping\" signal={}", signal);
+    sink->Stop();
+  });
+  std::thread io_thread([&io] { io.run(); });
+  spdlog::info("msg=\"serving\" db=\"{}\" http={}:{} topic={} group={}", config.store.path.string(),
+               config.http.address, server->port(), config.sink.telemetry_topic,
+               config.sink.group_id);
+
+  // This thread is the consumer/writer thread. Run() returns after committing its last round.
+  auto status = sink->Run();
+  server->Stop();
+  boost::asio::post(io, [&signals] { signals.cancel(); });
+  io.stop();
+  io_thread.join();
+  sink.reset();
+  store.reset();  // closes RocksDB; no query can run any more
+  if (!status) {
+    spdlog::error("msg=\"stopped on error\" error=\"{}\"", status.error().ToString());
+    return kRuntimeError;
+  }
+  spdlog::info("msg=\"stopped\"");
+  return 0;
+}
+
+int QueryLatestCommand(int argc, const char* const* argv) {
+  std::string url, vin_text, format_text;
+  long timeout_ms = 10000;
+  po::options_description desc("query latest options");
+  // clang-format off
+  desc.add_options()
+      ("url", po::value(&url)->required(), "the store's HTTP address, e.g. http://127.0.0.1:8080")
+      ("vin", po::value(&vin_text)->required(), "the vehicle")
+      ("format", po::value(&format_text)->default_value("table"), "table, json or csv")
+      ("timeout-ms", po::value(&timeout_ms)->default_value(timeout_ms), "give up after this long");
+  // clang-format on
+  AddCommonOptions(desc);
+  po::variables_map vm;
+  auto outcome = ParseOptions(argc, argv, desc, vm, kUsage);
+  if (!outcome) return Fail(kUsageError, outcome.error());
+  if (outcome.value() == ParseOutcome::kHelpShown) return 0;
+  auto vin = Vin::Parse(vin_text);
+  if (!vin) return Fail(kUsageError, vin.error().WithContext("option '--vin'"));
+  auto format = ParseOutputFormat(format_text);
+  if (!format) return Fail(kUsageError, format.error().WithContext("option '--format'"));
+  if (timeout_ms <= 0)
+    return Fail(kUsageError,
+                Error(Errc::kInvalidArgument, "option '--timeout-ms' must be positive"));
+  auto text = QueryLatest(url, vin.value(), format.value(), std::chrono::milliseconds(timeout_ms));
+  if (!text) return Fail(kRuntimeError, text.error());
+  std::cout << text.value();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string_view command = argc > 1 ? argv[1] : "";
+  if (command == "serve") return Serve(argc - 1, argv + 1);
+  if (command == "query") {
+    const std::string_view what = argc > 2 ? argv[2] : "";
+    if (what == "latest") return QueryLatestCommand(argc - 2, argv + 2);
+    return Fail(kUsageError, Error(Errc::kInvalidArgument,
+                                   "query '" + std::string(what) + "': expected 'latest'"));
+  }
+  if (command == "--help" || command == "-h") {
+    std::cout << kUsage << "\n";
+    return 0;
+  }
+  return Fail(kUsageError,
+              Error(Errc::kInvalidArgument, "command '" + std::string(command) +
+                                                "': expected 'serve' or 'query'\n" + kUsage));
+}
