@@ -228,11 +228,9 @@ asio::awaitable<bool> UplinkClient::RunConnection() {
     co_await Wait(std::chrono::seconds(5));
   }
   connection_failed_ = true;
+  // No TLS close_notify exchange: the reader's pending read would race it. Everything sent was
+  // acknowledged (or will be resent), so closing the socket loses nothing.
   boost::system::error_code ignored;
-  if (done) {
-    beast::get_lowest_layer(*stream).expires_after(std::chrono::seconds(5));
-    co_await stream->async_shutdown(kTuple);
-  }
   beast::get_lowest_layer(*stream).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   beast::get_lowest_layer(*stream).close();
   while (reader_running_) co_await Wait(std::chrono::milliseconds(100));
