@@ -134,6 +134,7 @@ Result<AgentSummary> Agent::Run() {
   const bool drained = spool.WaitDrained(std::chrono::steady_clock::now());
   uplink->Stop();
   while (!uplink->finished()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  spool.SetListener(nullptr);
   summary.batches_acked = uplink->stats().batches_acked;
   summary.batches_rejected = uplink->stats().batches_rejected;
   summary.connects = uplink->stats().connects;

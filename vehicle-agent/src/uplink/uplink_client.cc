@@ -34,7 +34,8 @@ UplinkClient::UplinkClient(asio::io_context& io, asio::ssl::context& ssl, Uplink
     : strand_(asio::make_strand(io)), ssl_(ssl), options_(std::move(options)), spool_(spool),
       catalog_(std::move(catalog)), catalog_hash_(std::move(catalog_hash)), wake_(strand_) {}
 
-UplinkClient::~UplinkClient() { spool_.SetListener(nullptr); }
+// The last reference may go on an io thread after the spool's owner moved on: touch nothing here.
+UplinkClient::~UplinkClient() = default;
 
 void UplinkClient::Start() {
   std::weak_ptr<UplinkClient> weak = weak_from_this();

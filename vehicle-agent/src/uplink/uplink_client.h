@@ -59,6 +59,7 @@ class UplinkClient : public std::enable_shared_from_this<UplinkClient> {
   ~UplinkClient();
 
   // Connects and sends until Stop(), or until the spool is closed and fully acknowledged.
+  // The spool must outlive finished(); its owner then clears the spool's listener.
   void Start();
   void Stop();
   // True once the client has ended (stopped, or the closed spool drained).
