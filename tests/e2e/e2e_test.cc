@@ -156,6 +156,49 @@ TEST_F(EndToEndTest, StoreHoldsExactlyEverySampleTheAgentDecoded) {
   EXPECT_EQ(store->WaitFor(60s), 0) << store->LogTail();
 }
 
+TEST_F(EndToEndTest, SimulatedFleetStoresEveryVehiclesSamplesUnderItsOwnVin) {
+  auto store = StartStore();
+  auto ingest = StartIngest();
+  ASSERT_TRUE(WaitUntil([&] { return !ReadFirstLine(dir_ / "ingest.port").empty(); }, 60s)) << ingest->LogTail();
+  ASSERT_TRUE(WaitUntil([&] { return !ReadFirstLine(dir_ / "store.port").empty(); }, 60s)) << store->LogTail();
+  const auto store_port = static_cast<std::uint16_t>(std::stoi(ReadFirstLine(dir_ / "store.port")));
+
+  ChildProcess fleet(CANVOY_FLEET_SIM_BIN,
+                     {"--vehicles", "3", "--vin-prefix", "CNVYF", "--pki", (dir_ / "pki").string(),
+                      "--dbc", (kData / "can/dbc/opendbc_toyota_new_mc_pt_generated.dbc").string(),
+                      "--log", (kData / "can/logs/comma2k19_rav4_2017_seg40_can0_pt.log").string(),
+                      "--ingest", "127.0.0.1:" + ReadFirstLine(dir_ / "ingest.port"),
+                      "--summary", (dir_ / "fleet.json").string()},
+                     dir_ / "fleet.log");
+  ASSERT_EQ(fleet.WaitFor(300s), 0) << fleet.LogTail();
+  const json::value summary = ReadJson(dir_ / "fleet.json");
+  ASSERT_TRUE(summary.is_object());
+  std::map<std::string, std::int64_t> sent;
+  for (const auto& v : summary.at("vehicles").as_array()) {
+    sent[json::value_to<std::string>(v.at("vin"))] = v.at("samples").to_number<std::int64_t>();
+  }
+  ASSERT_EQ(sent.size(), 3u);
+
+  std::map<std::string, std::int64_t> stored;
+  const bool complete = WaitUntil(
+      [&] {
+        auto [status, body] = testing::HttpGet(store_port, "/v1/vehicles");
+        if (status != 200) return false;
+        stored.clear();
+        const json::value answer = json::parse(body);
+        for (const auto& v : answer.at("vehicles").as_array()) {
+          stored[json::value_to<std::string>(v.at("vin"))] = v.at("sample_count").to_number<std::int64_t>();
+        }
+        return stored == sent;
+      },
+      120s, 200ms);
+  EXPECT_TRUE(complete) << "stored per VIN differs from what each simulated vehicle sent\n" << store->LogTail();
+  ingest->Signal(SIGTERM);
+  store->Signal(SIGTERM);
+  EXPECT_EQ(ingest->WaitFor(60s), 0) << ingest->LogTail();
+  EXPECT_EQ(store->WaitFor(60s), 0) << store->LogTail();
+}
+
 TEST_F(EndToEndTest, VehicleWithCertificateFromAnotherCaIsRefusedAndCounted) {
   ChildProcess other_pki(CANVOY_PKI_BIN, {"--dir", (dir_ / "other").string(), "--init", "--vin", kVin},
                          dir_ / "other-pki.log");
