@@ -17,6 +17,7 @@
 
 #include "canvoy/common/http_server.h"
 #include "canvoy/common/logging.h"
+#include "canvoy/common/net.h"
 #include "canvoy/common/options.h"
 #include "canvoy/fleet_store/metrics.h"
 #include "canvoy/fleet_store/query_client.h"
@@ -41,20 +42,6 @@ constexpr const char* kUsage =
 int Fail(int code, const Error& error) {
   std::cerr << "canvoy-fleet-store: " << error.message() << "\n";
   return code;
-}
-
-// Writes the port to `path` through a rename, so a reader never sees a partial file.
-Status WritePortFile(const std::string& path, std::uint16_t port) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << port << "\n";
-    if (!out.flush()) return Error(Errc::kIo, "http port file '" + tmp + "': cannot be written");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Error(Errc::kIo, "http port file '" + path + "': " + ec.message());
-  return OkStatus();
 }
 
 struct ServeConfig {
@@ -137,7 +124,7 @@ int Serve(int argc, const char* const* argv) {
   if (!started) return Fail(kRuntimeError, started.error());
   std::shared_ptr<http::Server> server = started.value();
   if (!config.port_file.empty()) {
-    if (auto status = WritePortFile(config.port_file, server->port()); !status) {
+    if (auto status = net::WritePortFile(config.port_file, server->port()); !status) {
       return Fail(kRuntimeError, status.error());
     }
   }

@@ -84,7 +84,10 @@ echo "demo: the agents decoded and sent $sent samples; the fleet store holds $st
 vin=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vehicles"][0]["vin"])' "$work/fleet.json")
 echo
 echo "demo: \$ canvoy-fleet-store query latest --url $store --vin $vin"
-"$bin/fleet-store/canvoy-fleet-store" query latest --url "$store" --vin "$vin" --format table
+answer=$("$bin/fleet-store/canvoy-fleet-store" query latest --url "$store" --vin "$vin" --format table)
+head -n 30 <<<"$answer"
+lines=$(wc -l <<<"$answer")
+((lines <= 30)) || echo "... $((lines - 30)) more signals (--format json or csv prints them all)"
 echo
 echo "demo: ingest metrics:"
 curl -sf "http://127.0.0.1:$(cat "$work/ingest-metrics.port")/metrics" |

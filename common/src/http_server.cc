@@ -13,6 +13,8 @@
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
+#include "canvoy/common/net.h"
+
 namespace canvoy::http {
 namespace {
 
@@ -27,18 +29,7 @@ class ServerImpl final : public Server, public std::enable_shared_from_this<Serv
       : acceptor_(io), options_(std::move(options)), handler_(std::move(handler)) {}
 
   Status Listen() {
-    boost::system::error_code ec;
-    const auto address = asio::ip::make_address(options_.address, ec);
-    if (ec) return Error(Errc::kInvalidArgument, "listen address '" + options_.address + "': " + ec.message());
-    tcp::endpoint endpoint(address, options_.port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return Error(Errc::kIo, "http listen on " + options_.address + ":" +
-                                  std::to_string(options_.port) + ": " + ec.message());
-    }
+    CANVOY_RETURN_IF_ERROR(net::Listen(acceptor_, options_.address, options_.port, "http"));
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(acceptor_.get_executor(), Accept(shared_from_this()), asio::detached);
     return OkStatus();

@@ -17,6 +17,7 @@
 
 #include "canvoy/common/http_server.h"
 #include "canvoy/common/metrics.h"
+#include "canvoy/common/net.h"
 #include "canvoy/common/tls.h"
 #include "catalog_registry.h"
 #include "ingest_metrics.h"
@@ -29,20 +30,6 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-Status WritePortFile(const std::filesystem::path& path, std::uint16_t port) {
-  if (path.empty()) return OkStatus();
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << port << "\n";
-    if (!out) return Error(Errc::kIo, "port file '" + tmp + "': cannot be written");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Error(Errc::kIo, "port file '" + path.string() + "': " + ec.message());
-  return OkStatus();
-}
-
 class Server final : public IngestServer {
  public:
   Server(IngestOptions options, asio::ssl::context ssl, std::unique_ptr<KafkaProducer> producer)
@@ -52,18 +39,7 @@ class Server final : public IngestServer {
   ~Server() override { Shutdown(); }
 
   Status Start() override {
-    boost::system::error_code ec;
-    const auto address = asio::ip::make_address(options_.listen_address, ec);
-    if (ec) return Error(Errc::kInvalidArgument, "--listen '" + options_.listen_address + "': " + ec.message());
-    const tcp::endpoint endpoint(address, options_.port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return Error(Errc::kIo, "listen on " + options_.listen_address + ":" +
-                                  std::to_string(options_.port) + ": " + ec.message());
-    }
+    CANVOY_RETURN_IF_ERROR(net::Listen(acceptor_, options_.listen_address, options_.port, "vehicle listener"));
     port_ = acceptor_.local_endpoint().port();
     http::ServerOptions http_options;
     http_options.address = options_.metrics_address;
@@ -74,8 +50,8 @@ class Server final : public IngestServer {
                             }));
     asio::co_spawn(io_, Accept(), asio::detached);
     for (unsigned i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { io_.run(); });
-    CANVOY_RETURN_IF_ERROR(WritePortFile(options_.metrics_port_file, metrics_server_->port()));
-    CANVOY_RETURN_IF_ERROR(WritePortFile(options_.port_file, port_));
+    CANVOY_RETURN_IF_ERROR(net::WritePortFile(options_.metrics_port_file, metrics_server_->port()));
+    CANVOY_RETURN_IF_ERROR(net::WritePortFile(options_.port_file, port_));
     spdlog::info("msg=\"listening\" port={} metrics_port={} node={}", port_, metrics_server_->port(),
                  options_.node_name);
     return OkStatus();
