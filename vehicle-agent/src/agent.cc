@@ -7,7 +7,9 @@
 #include "canvoy/agent/batch_builder.h"
 #include "canvoy/agent/candump_log.h"
 #include "canvoy/agent/catalog.h"
+#include "canvoy/agent/catalog_file.h"
 #include "canvoy/common/time.h"
+#include "collect/collector.h"
 #include "spool/memory_spool.h"
 #include "uplink/uplink_client.h"
 
@@ -19,6 +21,9 @@ Status AgentOptions::Validate() const {
   if (batch_max_samples == 0) return Error(Errc::kInvalidArgument, "--batch-max-samples: at least 1");
   if (batch_max_age.count() <= 0) return Error(Errc::kInvalidArgument, "--batch-max-age-ms: at least 1");
   if (ingest_port == 0) return Error(Errc::kInvalidArgument, "--ingest: a port is required");
+  if (!name_mapping_file.empty() && !catalog_file.empty()) {
+    return Error(Errc::kInvalidArgument, "--names and --catalog: give one (the catalog file has names too)");
+  }
   return OkStatus();
 }
 
@@ -44,7 +49,14 @@ Result<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options, boost:
   if (!options.name_mapping_file.empty()) {
     CANVOY_ASSIGN_OR_RETURN(mapping, NameMapping::LoadFile(options.name_mapping_file));
   }
-  CANVOY_ASSIGN_OR_RETURN(auto catalog, BuildCatalog(databases, mapping ? &*mapping : nullptr));
+  BuiltCatalog catalog;
+  if (!options.catalog_file.empty()) {
+    CANVOY_ASSIGN_OR_RETURN(const CatalogFile file, CatalogFile::LoadFile(options.catalog_file));
+    CANVOY_ASSIGN_OR_RETURN(catalog, BuildCatalog(databases, file));
+  } else {
+    CANVOY_ASSIGN_OR_RETURN(catalog, BuildCatalog(databases, mapping ? &*mapping : nullptr));
+  }
+  CANVOY_RETURN_IF_ERROR(Collector::Create(catalog.catalog));  // checks the triggers once, up front
   CANVOY_ASSIGN_OR_RETURN(auto decoder, Decoder::Create(std::move(databases)));
   CANVOY_ASSIGN_OR_RETURN(auto ssl, tls::MakeClientContext(options.tls));
   auto state = std::unique_ptr<State>(new State{options, &io,
@@ -62,6 +74,34 @@ std::string TypeName(const PhysicalValue& v) {
     default: return "double";
   }
 }
+
+// Collected samples go into the batch and the summary.
+class BatchSink : public SampleSink {
+ public:
+  struct Last {
+    bool seen = false;
+    std::int64_t timestamp_us = 0;
+    PhysicalValue value;
+  };
+
+  BatchSink(BatchBuilder& builder, std::size_t max_id, AgentSummary& summary)
+      : builder_(builder), last_(max_id + 1), summary_(summary) {}
+
+  Status Emit(SignalId id, std::int64_t t, const PhysicalValue& value) override {
+    CANVOY_RETURN_IF_ERROR(builder_.Add(id, t, value));
+    ++summary_.samples;
+    Last& l = last_[id];
+    if (!l.seen || t >= l.timestamp_us) l = {true, t, value};
+    return OkStatus();
+  }
+
+  const std::vector<Last>& last() const { return last_; }
+
+ private:
+  BatchBuilder& builder_;
+  std::vector<Last> last_;  // by signal id
+  AgentSummary& summary_;
+};
 
 }  // namespace
 
@@ -81,14 +121,10 @@ Result<AgentSummary> Agent::Run() {
   AgentSummary summary;
   BatchBuilder builder(state_->catalog.catalog);
   DecodedFrame decoded = state_->decoder.MakeFrameBuffer();
-  struct Last {
-    bool seen = false;
-    std::int64_t timestamp_us = 0;
-    PhysicalValue value;
-  };
   std::size_t max_id = 0;
   for (const auto& desc : state_->catalog.catalog.signals()) max_id = std::max<std::size_t>(max_id, desc.id());
-  std::vector<Last> last(max_id + 1);
+  BatchSink sink(builder, max_id, summary);
+  CANVOY_ASSIGN_OR_RETURN(auto collector, Collector::Create(state_->catalog.catalog));
   const std::int64_t base = o.time_base_us != 0 ? o.time_base_us : NowMicros();
   const std::int64_t max_age_us = std::chrono::duration_cast<std::chrono::microseconds>(o.batch_max_age).count();
   std::optional<std::int64_t> first_log_us;
@@ -113,19 +149,17 @@ Result<AgentSummary> Agent::Run() {
     for (const DecodedSignal& s : decoded.signals()) {
       const SignalId id = state_->catalog.ids.Find(decoded.message_ref(), s.signal_index);
       if (id == SignalIdMap::kNone) continue;
-      CANVOY_RETURN_IF_ERROR(builder.Add(id, t, s.physical));
-      ++summary.samples;
-      Last& l = last[id];
-      if (!l.seen || t >= l.timestamp_us) l = {true, t, s.physical};
+      CANVOY_RETURN_IF_ERROR(collector.Add(id, t, s.physical, sink));
     }
     if (builder.ShouldSeal(o.batch_max_samples, max_age_us, t)) seal();
   }
   if (builder.sample_count() > 0) seal();
   spool.Close();
+  for (const std::uint64_t fired : collector.trigger_counts()) summary.triggers_fired += fired;
   summary.malformed_lines = reader.malformed_lines();
   for (const auto& problem : reader.problems()) spdlog::warn("msg=\"skipped log line\" problem=\"{}\"", problem);
-  spdlog::info("msg=\"log replayed\" frames={} decoded_frames={} samples={} batches={}", summary.frames,
-               summary.decoded_frames, summary.samples, summary.batches);
+  spdlog::info("msg=\"log replayed\" frames={} decoded_frames={} samples={} batches={} triggers_fired={}",
+               summary.frames, summary.decoded_frames, summary.samples, summary.batches, summary.triggers_fired);
 
   const auto deadline = std::chrono::steady_clock::now() + o.drain_timeout;
   while (!spool.WaitDrained(std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(200)))) {
@@ -139,8 +173,9 @@ Result<AgentSummary> Agent::Run() {
   summary.batches_rejected = uplink->stats().batches_rejected;
   summary.connects = uplink->stats().connects;
   for (const auto& desc : state_->catalog.catalog.signals()) {
+    const auto& last = sink.last();
     if (desc.id() >= last.size() || !last[desc.id()].seen) continue;
-    const Last& l = last[desc.id()];
+    const BatchSink::Last& l = last[desc.id()];
     summary.latest.push_back({desc.name(), TypeName(l.value), l.timestamp_us, l.value});
   }
   if (!drained) {

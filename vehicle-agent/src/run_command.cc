@@ -28,7 +28,8 @@ json::object SummaryJson(const AgentSummary& s) {
           {"unknown_ids", s.unknown_ids}, {"malformed_lines", s.malformed_lines},
           {"samples", s.samples},     {"batches", s.batches},
           {"batches_acked", s.batches_acked}, {"batches_rejected", s.batches_rejected},
-          {"connects", s.connects},   {"latest", std::move(latest)}};
+          {"connects", s.connects},   {"triggers_fired", s.triggers_fired},
+          {"latest", std::move(latest)}};
 }
 
 Result<std::pair<std::string, std::uint16_t>> ParseHostPort(const std::string& text) {
@@ -58,6 +59,7 @@ int RunRunCommand(int argc, char** argv) {
       ("log", po::value(&o.log_file)->required(), "candump -l log to replay")
       ("iface", po::value(&o.interface), "decode only frames of this interface")
       ("names", po::value(&o.name_mapping_file), "signal renames: `Message.Signal = Vehicle.Speed` lines")
+      ("catalog", po::value(&o.catalog_file), "JSON signal catalog: names, units, policies, triggers (not with --names)")
       ("ca", po::value(&ca)->required(), "CA certificate that ingest's certificate must chain to")
       ("cert", po::value(&cert)->required(), "vehicle certificate (PEM)")
       ("key", po::value(&key)->required(), "vehicle private key (PEM)")

@@ -24,6 +24,9 @@ struct AgentOptions {
   std::string log_file;                 // candump -l log, required
   std::string interface;                // decode only this interface's frames; empty: all
   std::string name_mapping_file;        // optional `Message.Signal = VSS.Path` lines
+  // Optional JSON catalog file (names, units, policies, triggers; see README). Not together with
+  // name_mapping_file. Empty: every signal, every sample, names `<Message>.<Signal>`.
+  std::string catalog_file;
   tls::Files tls;                       // vehicle certificate and key, and the pinned ingest CA
   std::string ingest_host = "127.0.0.1";
   std::uint16_t ingest_port = 7443;
@@ -49,7 +52,8 @@ struct AgentSummary {
   std::uint64_t decoded_frames = 0;
   std::uint64_t unknown_ids = 0;
   std::uint64_t malformed_lines = 0;
-  std::uint64_t samples = 0;
+  std::uint64_t samples = 0;  // samples that went into batches (after collection policies)
+  std::uint64_t triggers_fired = 0;
   std::uint64_t batches = 0;
   std::uint64_t batches_acked = 0;
   std::uint64_t batches_rejected = 0;
