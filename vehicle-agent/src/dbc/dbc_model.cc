@@ -1,4 +1,6 @@
 #include <cstdio>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "canvoy/agent/can_frame.h"
@@ -11,6 +13,27 @@ const DbcMessage* DbcDatabase::FindMessage(std::uint32_t id, bool extended) cons
     if (message.id == id && message.extended == extended) return &message;
   }
   return nullptr;
+}
+
+namespace {
+
+const std::string* FindAttribute(const std::vector<std::pair<std::string, std::string>>& list,
+                                 std::string_view name) {
+  for (const auto& [key, value] : list) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool IsJ1939(const DbcDatabase& database, const DbcMessage& message) {
+  if (!message.extended) return false;
+  constexpr std::string_view kProtocol = "ProtocolType";
+  const std::string* protocol = FindAttribute(message.attributes, kProtocol);
+  if (protocol == nullptr) protocol = FindAttribute(database.attributes, kProtocol);
+  if (protocol == nullptr) protocol = FindAttribute(database.attribute_defaults, kProtocol);
+  return protocol != nullptr && *protocol == "J1939";
 }
 
 std::vector<MessageRef> SelectMessages(std::span<const DbcDatabase> databases,

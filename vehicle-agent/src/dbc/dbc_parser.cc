@@ -402,10 +402,18 @@ class Parser {
   }
 
   // BA_ "<name>" [BU_ <node> | BO_ <id> | SG_ <id> <signal> | EV_ <name>] <value> ;
-  // Message attributes are kept; the others are skipped.
+  // Database and message attributes are kept; the others are skipped.
   Status ParseAttribute(const Token& keyword) {
     CANVOY_ASSIGN_OR_RETURN(std::string name, String("an attribute name string"));
-    if (!lexer_.Peek().IsWord("BO_")) return SkipStatement(keyword);
+    const Token& next = lexer_.Peek();
+    const bool names_object =
+        next.IsWord("BU_") || next.IsWord("BO_") || next.IsWord("SG_") || next.IsWord("EV_");
+    if (next.kind == TokenKind::kString || (next.kind == TokenKind::kWord && !names_object)) {
+      CANVOY_ASSIGN_OR_RETURN(std::string value, AttributeValue());
+      parsed_.db.attributes.emplace_back(std::move(name), std::move(value));
+      return Punct(';', "after the attribute value");
+    }
+    if (!next.IsWord("BO_")) return SkipStatement(keyword);
     const Token bo = lexer_.Next();
     PendingAttribute pending;
     CANVOY_ASSIGN_OR_RETURN(pending.ref, MessageRefAt(bo));

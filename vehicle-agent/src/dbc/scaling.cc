@@ -53,6 +53,15 @@ bool MakeDecimal(const DbcSignal& signal, Scaling* scaling) {
   scaling->decimal = true;
   scaling->numerator_factor = *numerator_factor;
   scaling->numerator_offset = *numerator_offset;
+  const RawRange range = RawRangeOf(signal);
+  const Int128 largest_raw = std::max(-range.min, range.max);
+  const Int128 factor_magnitude =
+      *numerator_factor < 0 ? -Int128{*numerator_factor} : Int128{*numerator_factor};
+  const Int128 offset_magnitude =
+      *numerator_offset < 0 ? -Int128{*numerator_offset} : Int128{*numerator_offset};
+  // |raw| < 2^64 and factor < 2^62, so the product cannot overflow 128 bits.
+  scaling->decimal_fits_int64 =
+      largest_raw * factor_magnitude + offset_magnitude <= std::numeric_limits<std::int64_t>::max();
   scaling->denominator = std::pow(10.0, k);  // exact for k <= 22
   return true;
 }
@@ -93,6 +102,14 @@ PhysicalValue Scale(const Scaling& scaling, std::uint64_t raw, bool is_signed) {
       break;
     case ValueType::kInteger:
       if (scaling.decimal) {
+        if (scaling.decimal_fits_int64) {
+          // Wrapping arithmetic on the bits, which the range check makes exact; int64 to double
+          // rounds exactly as the 128-bit conversion below would.
+          const std::uint64_t numerator =
+              raw * static_cast<std::uint64_t>(scaling.numerator_factor) +
+              static_cast<std::uint64_t>(scaling.numerator_offset);
+          return static_cast<double>(static_cast<std::int64_t>(numerator)) / scaling.denominator;
+        }
         const Int128 wide = is_signed ? Int128{static_cast<std::int64_t>(raw)} : Int128{raw};
         const Int128 numerator = wide * scaling.numerator_factor + scaling.numerator_offset;
         return static_cast<double>(numerator) / scaling.denominator;

@@ -93,12 +93,30 @@ struct DbcDatabase {
   std::unordered_map<std::string, std::vector<std::pair<std::int64_t, std::string>>> value_tables;
   // BA_DEF_DEF_ defaults ("GenMsgCycleTime" -> "0").
   std::vector<std::pair<std::string, std::string>> attribute_defaults;
+  // Database-level BA_ values, as written ("ProtocolType" -> "J1939").
+  std::vector<std::pair<std::string, std::string>> attributes;
   // Things the parser tolerated ("file:line:col: ..."), e.g. a VAL_ for an unknown signal.
   std::vector<std::string> warnings;
 
   // The message with this frame id, or nullptr.
   const DbcMessage* FindMessage(std::uint32_t id, bool extended) const;
 };
+
+// SAE J1939 on 29-bit ids: priority (bits 26-28), PGN (bits 8-25: EDP, DP, PF, PS) and source
+// address (bits 0-7). When PF < 240 (PDU1) the PS byte is a destination address, not part of the
+// PGN; from 240 on (PDU2) it is.
+inline constexpr std::uint32_t J1939Pgn(std::uint32_t id) {
+  const std::uint32_t pgn = (id >> 8) & 0x3FFFF;
+  return ((pgn >> 8) & 0xFF) < 240 ? (pgn & 0x3FF00) : pgn;
+}
+inline constexpr std::uint8_t J1939SourceAddress(std::uint32_t id) {
+  return static_cast<std::uint8_t>(id & 0xFF);
+}
+
+// Whether frames match `message` by PGN (any priority, source and, for PDU1, destination): it
+// has a 29-bit id and its "ProtocolType" is "J1939", taken from the message's own BA_, else the
+// database's BA_, else the BA_DEF_DEF_ default.
+bool IsJ1939(const DbcDatabase& database, const DbcMessage& message);
 
 // Parses DBC text. Errors read "name:line:col: what". Thread-safe (no shared state).
 [[nodiscard]] Result<DbcDatabase> ParseDbc(std::string_view text, std::string name);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,24 +37,34 @@ struct DecodedSignal {
 };
 
 // A reusable output buffer for Decoder::Decode: keep one per thread and decode into it again and
-// again; after the first few frames it no longer allocates.
+// again; once it has held the largest message it no longer allocates (MakeFrameBuffer gives one
+// that never does).
 class DecodedFrame {
  public:
   // Valid after Decode returned kDecoded.
   const DbcMessage* message() const { return message_; }
   MessageRef message_ref() const { return ref_; }
-  std::span<const DecodedSignal> signals() const { return signals_; }
+  std::span<const DecodedSignal> signals() const { return {signals_.data(), count_}; }
   // Signals (of active multiplex branches) not decoded because the frame ended before them.
   std::uint32_t signals_outside_frame() const { return outside_; }
+  // For a J1939 message (matched by PGN): the frame's source address, the low byte of its id.
+  // Empty for other messages.
+  std::optional<std::uint8_t> source_address() const {
+    if (!has_source_address_) return std::nullopt;
+    return source_address_;
+  }
 
  private:
   friend class Decoder;
   const DbcMessage* message_ = nullptr;
   MessageRef ref_;
-  std::vector<DecodedSignal> signals_;
+  std::vector<DecodedSignal> signals_;  // never shrinks; the first count_ are this frame's
+  std::size_t count_ = 0;
   std::vector<std::uint8_t> state_;  // per plan signal: decoded, inactive or outside
   std::vector<std::uint64_t> raw_;   // per plan signal: raw bits, for multiplexer switches
   std::uint32_t outside_ = 0;
+  std::uint8_t source_address_ = 0;
+  bool has_source_address_ = false;
 };
 
 enum class DecodeOutcome : std::uint8_t {
@@ -81,7 +92,10 @@ struct MessagePlan;
 class Decoder {
  public:
   // When several databases define one frame id, the first wins (see SelectMessages and
-  // conflicts()).
+  // conflicts()). Messages for which IsJ1939 holds are matched by PGN: a frame with any priority
+  // and source address (and, for PDU1, destination) decodes with the message whose DBC id has
+  // the frame's source address if there is one, else the first message with that PGN. Exact
+  // 29-bit ids of other messages are tried first.
   [[nodiscard]] static Result<Decoder> Create(std::vector<DbcDatabase> databases,
                                               DecoderOptions options = {});
   Decoder(Decoder&&) noexcept;
@@ -104,12 +118,20 @@ class Decoder {
  private:
   Decoder();
 
+  const internal::MessagePlan* FindPlan(const CanFrame& frame) const;
+  void AddPlan(internal::MessagePlan plan);
+
   std::shared_ptr<const std::vector<DbcDatabase>> databases_;
   DecoderOptions options_;
   std::vector<MessageRef> messages_;
   std::vector<std::string> conflicts_;
   std::vector<internal::MessagePlan> plans_;
-  std::unordered_map<std::uint32_t, std::uint32_t> plan_by_key_;  // FrameKey -> plans_ index
+  // 11-bit id -> plans_ index + 1 (0: none); the common case is one load.
+  std::vector<std::uint32_t> standard_plans_;
+  // 29-bit ids: FrameKey for exact matches, and for J1939 messages kJ1939Key | PGN << 8 | source
+  // (the DBC's own source address) and kJ1939Key | kAnySource | PGN -> plans_ index.
+  std::unordered_map<std::uint32_t, std::uint32_t> extended_plans_;
+  bool has_j1939_ = false;
   std::size_t max_signals_ = 0;
 };
 

@@ -1,0 +1,134 @@
+// The agent's footprint on a busy vehicle: four buses at about 3,700 frames/s each (a saturated
+// 500 kbit/s bus), every frame decoded, every signal collected into batches that are serialized
+// as the spool would store them. Prints CPU share of one core and peak RSS; asserts nothing.
+//
+// Each bus replays the real RAV4 powertrain log in real time, sped up to the target frame rate,
+// on its own reader thread (as the agent reads one socket per bus).
+//
+// usage: canvoy_agent_load_bench [seconds=20] [buses=4] [frames_per_second_per_bus=3700]
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "canvoy/agent/batch_builder.h"
+#include "canvoy/agent/candump_log.h"
+#include "canvoy/agent/catalog.h"
+#include "canvoy/agent/dbc.h"
+#include "canvoy/agent/decoder.h"
+#include "canvoy/agent/replay_source.h"
+
+namespace {
+
+using namespace canvoy::agent;
+const std::string kCan = CANVOY_SHARED_DATA_DIR "/can";
+constexpr double kLogFramesPerSecond = 53800.0 / 60.0;  // the RAV4 powertrain log
+
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+long PeakRssKiB() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "agent_load_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+struct BusResult {
+  std::uint64_t frames = 0, samples = 0, batches = 0, batch_bytes = 0;
+};
+
+void RunBus(const Decoder& decoder, const BuiltCatalog& catalog, double speed,
+            std::chrono::steady_clock::time_point until, BusResult* result) {
+  auto reader = CandumpLogReader::Open(kCan + "/logs/comma2k19_rav4_2017_seg40_can0_pt.log");
+  if (!reader) Die(reader.error().message());
+  auto replay = ReplaySource::Create(std::make_unique<CandumpLogReader>(std::move(reader).value()),
+                                     ReplayOptions{speed});
+  if (!replay) Die(replay.error().message());
+  DecodedFrame out = decoder.MakeFrameBuffer();
+  BatchBuilder builder(catalog.catalog);
+  const auto stream = canvoy::StreamId::Random();
+  std::uint64_t seq = 0;
+  CanFrame frame;
+  while (std::chrono::steady_clock::now() < until) {
+    auto more = replay.value().Next(&frame);
+    if (!more) Die(more.error().message());
+    if (!more.value()) break;  // the log ended before the time did
+    ++result->frames;
+    if (decoder.Decode(frame, &out) != DecodeOutcome::kDecoded) continue;
+    for (const DecodedSignal& s : out.signals()) {
+      const canvoy::SignalId id = catalog.ids.Find(out.message_ref(), s.signal_index);
+      if (id == SignalIdMap::kNone) continue;
+      if (!builder.Add(id, frame.timestamp_us, s.physical)) Die("batch builder refused a sample");
+      ++result->samples;
+    }
+    if (builder.ShouldSeal(5000, 1'000'000, frame.timestamp_us)) {
+      result->batch_bytes += builder.Seal(stream, ++seq, catalog.hash).SerializeAsString().size();
+      ++result->batches;
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const double seconds = argc > 1 ? std::atof(argv[1]) : 20.0;
+  const int buses = argc > 2 ? std::atoi(argv[2]) : 4;
+  const double fps = argc > 3 ? std::atof(argv[3]) : 3700.0;
+  if (seconds <= 0 || seconds > 55 || buses < 1 || fps <= 0) Die("usage: [seconds 1..55] [buses] [fps]");
+  const double speed = fps / kLogFramesPerSecond;
+  if (seconds * speed > 60.0) Die("the 60 s log cannot last that long at that rate: lower seconds");
+
+  auto db = ParseDbcFile(kCan + "/dbc/opendbc_toyota_new_mc_pt_generated.dbc");
+  if (!db) Die(db.error().message());
+  std::vector<DbcDatabase> dbs;
+  dbs.push_back(std::move(db).value());
+  auto catalog = BuildCatalog(dbs);
+  if (!catalog) Die(catalog.error().message());
+  auto decoder = Decoder::Create(std::move(dbs));
+  if (!decoder) Die(decoder.error().message());
+
+  const double cpu_before = CpuSeconds();
+  const auto start = std::chrono::steady_clock::now();
+  const auto until = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                 std::chrono::duration<double>(seconds));
+  std::vector<BusResult> results(static_cast<std::size_t>(buses));
+  std::vector<std::thread> threads;
+  for (int b = 0; b < buses; ++b) {
+    threads.emplace_back(RunBus, std::cref(decoder.value()), std::cref(catalog.value()), speed, until,
+                         &results[static_cast<std::size_t>(b)]);
+  }
+  for (auto& t : threads) t.join();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double cpu = CpuSeconds() - cpu_before;
+
+  BusResult total;
+  for (const auto& r : results) {
+    total.frames += r.frames;
+    total.samples += r.samples;
+    total.batches += r.batches;
+    total.batch_bytes += r.batch_bytes;
+  }
+  std::printf("buses=%d seconds=%.1f frames_per_second=%.0f (per bus %.0f) samples_per_second=%.0f\n", buses,
+              wall, static_cast<double>(total.frames) / wall,
+              static_cast<double>(total.frames) / wall / buses, static_cast<double>(total.samples) / wall);
+  std::printf("batches=%llu bytes_per_sample=%.2f\n", static_cast<unsigned long long>(total.batches),
+              total.samples ? static_cast<double>(total.batch_bytes) / static_cast<double>(total.samples) : 0.0);
+  std::printf("cpu_share_of_one_core=%.2f%% peak_rss=%.1f MiB\n", 100.0 * cpu / wall,
+              static_cast<double>(PeakRssKiB()) / 1024.0);
+  return 0;
+}
