@@ -1,11 +1,13 @@
 // canvoy-agent decode: a candump log through the DBC decoder, as CSV or JSON lines.
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "canvoy/agent/candump_log.h"
+#include "canvoy/agent/catalog_file.h"
 #include "canvoy/agent/commands.h"
 #include "canvoy/agent/dbc.h"
 #include "canvoy/agent/decoder.h"
@@ -19,7 +21,7 @@ namespace po = boost::program_options;
 
 constexpr const char* kUsage =
     "usage: canvoy-agent decode --dbc FILE [--dbc FILE ...] --log FILE [--iface NAME] "
-    "[--format csv|jsonl] [--short-frames decode|skip]\n"
+    "[--catalog FILE] [--format csv|jsonl] [--short-frames decode|skip]\n"
     "Decodes a candump -l log with DBC files: one row per signal on stdout, counts on stderr.";
 constexpr std::size_t kMaxWarningsShown = 5;
 
@@ -27,6 +29,7 @@ struct DecodeOptions {
   std::vector<std::string> dbc_paths;  // at least one; the first wins a frame id defined twice
   std::string log_path;
   std::string iface;  // empty: every interface
+  std::string catalog_path;  // empty: every signal; else only the signals the catalog collects
   OutputFormat format = OutputFormat::kCsv;
   ShortFrames short_frames = ShortFrames::kDecodeSignalsInside;
 };
@@ -54,6 +57,8 @@ Result<DecodeOptions> ParseDecodeOptions(int argc, char** argv, bool* help_shown
       ("dbc", po::value(&options.dbc_paths)->required(), "DBC file (repeat for several)")
       ("log", po::value(&options.log_path)->required(), "candump -l log file")
       ("iface", po::value(&options.iface), "decode only frames of this interface")
+      ("catalog", po::value(&options.catalog_path),
+       "print only the signals this catalog file collects")
       ("format", po::value(&format)->default_value("csv"), "csv or jsonl")
       ("short-frames", po::value(&short_frames)->default_value("decode"),
        "frames shorter than the DBC length: decode the signals inside them (decode), "
@@ -87,12 +92,17 @@ void PrintWarnings(const std::vector<std::string>& warnings, const std::string& 
   }
 }
 
-Result<Decoder> LoadDecoder(const DecodeOptions& options) {
+Result<Decoder> LoadDecoder(const DecodeOptions& options, std::optional<SignalIdMap>* collected) {
   std::vector<DbcDatabase> databases;
   for (const std::string& path : options.dbc_paths) {
     CANVOY_ASSIGN_OR_RETURN(DbcDatabase database, ParseDbcFile(path));
     PrintWarnings(database.warnings, "warnings for " + path);
     databases.push_back(std::move(database));
+  }
+  if (!options.catalog_path.empty()) {
+    CANVOY_ASSIGN_OR_RETURN(const CatalogFile file, CatalogFile::LoadFile(options.catalog_path));
+    CANVOY_ASSIGN_OR_RETURN(BuiltCatalog built, BuildCatalog(databases, file));
+    *collected = std::move(built.ids);
   }
   CANVOY_ASSIGN_OR_RETURN(Decoder decoder,
                           Decoder::Create(std::move(databases), {options.short_frames}));
@@ -122,7 +132,8 @@ void Count(DecodeOutcome outcome, const CanFrame& frame, const DecodedFrame& dec
 }
 
 // Decodes every frame of the log; rows to `writer`, tallies to *counts.
-Status DecodeLog(const Decoder& decoder, const DecodeOptions& options, CandumpLogReader& reader,
+Status DecodeLog(const Decoder& decoder, const DecodeOptions& options,
+                 const std::optional<SignalIdMap>& collected, CandumpLogReader& reader,
                  RowWriter& writer, Counts* counts) {
   CanFrame frame;
   DecodedFrame decoded = decoder.MakeFrameBuffer();
@@ -140,6 +151,10 @@ Status DecodeLog(const Decoder& decoder, const DecodeOptions& options, CandumpLo
     Count(outcome, frame, decoded, counts);
     if (outcome != DecodeOutcome::kDecoded) continue;
     for (const DecodedSignal& signal : decoded.signals()) {
+      if (collected &&
+          collected->Find(decoded.message_ref(), signal.signal_index) == SignalIdMap::kNone) {
+        continue;
+      }
       writer.Row(reader.last_timestamp_text(), iface, frame, *decoded.message(), signal);
     }
   }
@@ -169,7 +184,8 @@ int RunDecodeCommand(int argc, char** argv) {
     return 2;
   }
   if (help_shown) return 0;
-  auto decoder = LoadDecoder(options.value());
+  std::optional<SignalIdMap> collected;
+  auto decoder = LoadDecoder(options.value(), &collected);
   if (!decoder) {
     std::cerr << "canvoy-agent decode: " << decoder.error().message() << "\n";
     return 1;
@@ -182,7 +198,7 @@ int RunDecodeCommand(int argc, char** argv) {
   RowWriter writer(stdout, options.value().format);
   Counts counts;
   const Status status =
-      DecodeLog(decoder.value(), options.value(), reader.value(), writer, &counts);
+      DecodeLog(decoder.value(), options.value(), collected, reader.value(), writer, &counts);
   PrintSummary(reader.value(), counts);
   if (!status) {
     std::cerr << "canvoy-agent decode: " << status.error().message() << "\n";

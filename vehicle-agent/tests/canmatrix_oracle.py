@@ -41,9 +41,12 @@ def parse_candump_line(line):
     return parts[0][1:-1], parts[1], value, len(ident) == 8, bytes.fromhex(payload.replace(".", ""))
 
 
-def agent_frames(agent, dbc, log):
+def agent_frames(agent, dbc, log, iface):
     """Rows of the agent's CSV grouped per frame: [((ts, iface, id), {signal: (raw, physical)})]."""
-    result = subprocess.run([agent, "decode", "--dbc", dbc, "--log", log, "--format", "csv"],
+    command = [agent, "decode", "--dbc", dbc, "--log", log, "--format", "csv"]
+    if iface:
+        command += ["--iface", iface]
+    result = subprocess.run(command,
                             check=False, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit("canvoy-agent failed (%d): %s" % (result.returncode, result.stderr))
@@ -75,10 +78,11 @@ def main():
     parser.add_argument("--dbc", required=True)
     parser.add_argument("--log", required=True)
     parser.add_argument("--limit", type=int, default=0, help="compare only the first N frames")
+    parser.add_argument("--iface", default="", help="compare only frames of this interface")
     args = parser.parse_args()
 
     database = list(canmatrix.formats.loadp(args.dbc).values())[0]
-    agent, agent_stderr = agent_frames(args.agent, args.dbc, args.log)
+    agent, agent_stderr = agent_frames(args.agent, args.dbc, args.log, args.iface)
     agent_index = 0
     problems = []
     frames = decoded = values = 0
@@ -91,6 +95,8 @@ def main():
                 break
             frames += 1
             ts, iface, ident, extended, data = parsed
+            if args.iface and iface != args.iface:
+                continue
             message = database.frame_by_id(canmatrix.ArbitrationId(ident, extended=extended))
             if message is None:
                 continue

@@ -139,6 +139,30 @@ TEST(DecodeCommandTest, IfaceDecodesOnlyThatInterface) {
   EXPECT_EQ(result.out.find(",can128,"), std::string::npos);
 }
 
+TEST(DecodeCommandTest, CatalogPrintsOnlyTheSignalsItCollects) {
+  const std::filesystem::path catalog =
+      std::filesystem::temp_directory_path() / ("decode_catalog_" + std::to_string(::getpid()) + ".json");
+  {
+    std::ofstream out(catalog);
+    out << R"({"default": {"collect": false}, "signals": {"WHEEL_SPEEDS.WHEEL_SPEED_FL": {}}})";
+  }
+  const auto all = RunDecode({"--dbc", CanData("dbc/opendbc_toyota_new_mc_pt_generated.dbc"), "--log",
+                              CanData("logs/comma2k19_rav4_2017_seg40_can0_pt.log")});
+  const auto some = RunDecode({"--dbc", CanData("dbc/opendbc_toyota_new_mc_pt_generated.dbc"), "--log",
+                               CanData("logs/comma2k19_rav4_2017_seg40_can0_pt.log"), "--catalog",
+                               catalog.string()});
+  std::filesystem::remove(catalog);
+  ASSERT_EQ(some.exit_code, 0) << some.err;
+  std::size_t expected = 0;  // rows of that signal in the full output
+  for (std::size_t at = all.out.find(",WHEEL_SPEEDS,WHEEL_SPEED_FL,"); at != std::string::npos;
+       at = all.out.find(",WHEEL_SPEEDS,WHEEL_SPEED_FL,", at + 1)) {
+    ++expected;
+  }
+  ASSERT_GT(expected, 0u);
+  EXPECT_EQ(CountLines(some.out), expected + 1);  // plus the header
+  EXPECT_EQ(some.out.find(",WHEEL_SPEED_FR,"), std::string::npos);
+}
+
 TEST(DecodeCommandTest, MissingDbcIsOneLineNamingTheFile) {
   const auto result =
       RunDecode({"--dbc", "/nonexistent/a.dbc", "--log", CanData("kat/cantools_float.log")});
