@@ -85,6 +85,18 @@ TEST(ReplaySourceTest, RealTimeReleasesFramesAtTheirLogOffsets) {
   EXPECT_EQ(clock.sleeps().size(), 2u);
 }
 
+TEST(ReplaySourceTest, WakeIntervalReleasesFramesDueMeanwhileWithoutSleeping) {
+  FakeReplayClock clock;
+  auto replay = ReplaySource::Create(LogOf(kLog), ReplayOptions{1, microseconds(1'600'000)}, &clock);
+  ASSERT_TRUE(replay);
+  const auto released = Drain(replay.value(), clock);
+  ASSERT_EQ(released.size(), 3u);
+  // The second frame is due at 0.5 s: the reader wakes at 2.1 s, when the third is due too.
+  EXPECT_EQ(released[1].second, microseconds(2'100'000));
+  EXPECT_EQ(released[2].second, microseconds(2'100'000));
+  EXPECT_EQ(clock.sleeps().size(), 1u);
+}
+
 TEST(ReplaySourceTest, SpeedFactorScalesTheOffsets) {
   FakeReplayClock clock;
   ReplaySource replay = MakeReplay(kLog, 4, &clock);

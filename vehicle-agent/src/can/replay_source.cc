@@ -53,7 +53,7 @@ Result<bool> ReplaySource::Next(CanFrame* frame) {
   const auto release =
       start_ + std::chrono::duration_cast<ReplayClock::TimePoint::duration>(
                    std::chrono::duration<double, std::micro>(offset_us));
-  if (clock_->Now() < release) clock_->SleepUntil(release);
+  if (clock_->Now() < release) clock_->SleepUntil(release + options_.wake_interval);
   return true;
 }
 

@@ -27,6 +27,10 @@ struct ReplayOptions {
   // 0: as fast as possible (no pacing). Otherwise frames are released at
   // start + (t - t_first) / speed: 1 is real time, 2 twice as fast, 0.5 half speed.
   double speed = 0;
+  // How a reader that drains its socket on each wake-up behaves: when a frame is not due yet,
+  // sleep until it is due plus this long, so that the frames due meanwhile come without a sleep
+  // each. Frames are then released up to this late; 0 releases each frame at its own time.
+  std::chrono::microseconds wake_interval{0};
 };
 
 // Wraps another FrameSource (e.g. a CandumpLogReader) and releases its frames at their recorded
