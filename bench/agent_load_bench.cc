@@ -2,11 +2,14 @@
 // 500 kbit/s bus), every frame decoded, every signal collected into batches that are serialized
 // as the spool would store them. Prints CPU share of one core and peak RSS; asserts nothing.
 //
-// Each bus replays the real RAV4 powertrain log in real time, sped up to the target frame rate,
-// on its own reader thread (as the agent reads one socket per bus), waking at most every `wake_ms`
-// to take the frames that arrived meanwhile, as a socket reader draining its queue does.
+// Each bus replays the real RAV4 powertrain log in real time, sped up to the target frame rate.
+// As the agent does (SocketCanSource polls every bus's socket from one thread), one reader thread
+// takes every bus's frames in time order (MergedSource), waking at most every `wake_ms` to take
+// the frames that arrived meanwhile, as a socket reader draining its queues does. With
+// readers=per-bus each bus gets its own thread instead, for comparison.
 //
-// usage: canvoy_agent_load_bench [seconds=20] [buses=4] [frames_per_second_per_bus=3700] [wake_ms=5]
+// usage: canvoy_agent_load_bench [seconds=20] [buses=4] [frames_per_second_per_bus=3700]
+//                                [wake_ms=5] [readers=one|per-bus]
 // With frames_per_second_per_bus = 0 the logs are replayed unpaced (once each): the figures are
 // then the pipeline's own cost per frame, without the pacing's sleeps and wake-ups, projected to
 // four buses at 3,700 frames/s.
@@ -26,6 +29,7 @@
 #include "canvoy/agent/catalog.h"
 #include "canvoy/agent/dbc.h"
 #include "canvoy/agent/decoder.h"
+#include "canvoy/agent/merged_source.h"
 #include "canvoy/agent/replay_source.h"
 
 namespace {
@@ -56,15 +60,18 @@ long PeakRssKiB() {
 // from the socket, so the text parsing of the candump log is not the agent's cost.
 class MemoryFrames final : public FrameSource {
  public:
-  explicit MemoryFrames(const std::vector<CanFrame>& frames) : frames_(frames) {}
+  // Every timestamp moves by `shift_us`, so that buses replaying the same log interleave.
+  MemoryFrames(const std::vector<CanFrame>& frames, std::int64_t shift_us) : frames_(frames), shift_us_(shift_us) {}
   canvoy::Result<bool> Next(CanFrame* frame) override {
     if (next_ == frames_.size()) return false;
     *frame = frames_[next_++];
+    frame->timestamp_us += shift_us_;
     return true;
   }
 
  private:
   const std::vector<CanFrame>& frames_;
+  const std::int64_t shift_us_;
   std::size_t next_ = 0;
 };
 
@@ -86,10 +93,13 @@ struct BusResult {
   std::uint64_t frames = 0, samples = 0, batches = 0, batch_bytes = 0;
 };
 
-void RunBus(const Decoder& decoder, const BuiltCatalog& catalog, const std::vector<CanFrame>& frames,
-            double speed, std::chrono::milliseconds wake, std::chrono::steady_clock::time_point until,
-            BusResult* result) {
-  auto replay = ReplaySource::Create(std::make_unique<MemoryFrames>(frames), ReplayOptions{speed, wake});
+// Reads, decodes and batches the frames of buses [first, first + count) on the calling thread.
+void RunReader(const Decoder& decoder, const BuiltCatalog& catalog, const std::vector<CanFrame>& frames,
+               int first, int count, double speed, std::chrono::milliseconds wake,
+               std::chrono::steady_clock::time_point until, BusResult* result) {
+  std::vector<std::unique_ptr<FrameSource>> buses;
+  for (int b = first; b < first + count; ++b) buses.push_back(std::make_unique<MemoryFrames>(frames, 131 * b));
+  auto replay = ReplaySource::Create(std::make_unique<MergedSource>(std::move(buses)), ReplayOptions{speed, wake});
   if (!replay) Die(replay.error().message());
   DecodedFrame out = decoder.MakeFrameBuffer();
   BatchBuilder builder(catalog.catalog);
@@ -122,7 +132,10 @@ int main(int argc, char** argv) {
   const int buses = argc > 2 ? std::atoi(argv[2]) : 4;
   const double fps = argc > 3 ? std::atof(argv[3]) : 3700.0;
   const std::chrono::milliseconds wake(argc > 4 ? std::atoi(argv[4]) : 5);
-  if (seconds <= 0 || seconds > 55 || buses < 1 || fps < 0) Die("usage: [seconds 1..55] [buses] [fps]");
+  const std::string readers = argc > 5 ? argv[5] : "one";
+  if (seconds <= 0 || seconds > 55 || buses < 1 || fps < 0 || (readers != "one" && readers != "per-bus")) {
+    Die("usage: [seconds 1..55] [buses] [fps] [wake_ms] [one|per-bus]");
+  }
   const double speed = fps / kLogFramesPerSecond;  // 0: unpaced
   if (seconds * speed > 60.0) Die("the 60 s log cannot last that long at that rate: lower seconds");
 
@@ -140,11 +153,13 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   const auto until = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                  std::chrono::duration<double>(seconds));
-  std::vector<BusResult> results(static_cast<std::size_t>(buses));
+  const int threads_n = readers == "one" ? 1 : buses;
+  const int per_thread = buses / threads_n;
+  std::vector<BusResult> results(static_cast<std::size_t>(threads_n));
   std::vector<std::thread> threads;
-  for (int b = 0; b < buses; ++b) {
-    threads.emplace_back(RunBus, std::cref(decoder.value()), std::cref(catalog.value()), std::cref(frames), speed, wake, until,
-                         &results[static_cast<std::size_t>(b)]);
+  for (int t = 0; t < threads_n; ++t) {
+    threads.emplace_back(RunReader, std::cref(decoder.value()), std::cref(catalog.value()), std::cref(frames),
+                         t * per_thread, per_thread, speed, wake, until, &results[static_cast<std::size_t>(t)]);
   }
   for (auto& t : threads) t.join();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -157,6 +172,7 @@ int main(int argc, char** argv) {
     total.batches += r.batches;
     total.batch_bytes += r.batch_bytes;
   }
+  std::printf("readers=%s wake_ms=%lld\n", readers.c_str(), static_cast<long long>(wake.count()));
   std::printf("buses=%d seconds=%.1f frames_per_second=%.0f (per bus %.0f) samples_per_second=%.0f\n", buses,
               wall, static_cast<double>(total.frames) / wall,
               static_cast<double>(total.frames) / wall / buses, static_cast<double>(total.samples) / wall);

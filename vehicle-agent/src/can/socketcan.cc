@@ -14,6 +14,7 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <thread>
 #include <utility>
 
 namespace canvoy::agent {
@@ -287,7 +288,13 @@ Result<SocketCanSource::ReceiveOutcome> SocketCanSource::Receive(
       ready_[index] = false;
     }
     if (round == 1) break;
-    std::vector<pollfd> polls(sockets_.size());
+    if (options_.drain_interval.count() > 0) {
+      const auto earliest = last_wait_ + options_.drain_interval;
+      if (std::chrono::steady_clock::now() < earliest) std::this_thread::sleep_until(earliest);
+      last_wait_ = std::chrono::steady_clock::now();
+    }
+    std::vector<pollfd>& polls = polls_;
+    polls.resize(sockets_.size());
     for (std::size_t i = 0; i < sockets_.size(); ++i) polls[i] = pollfd{sockets_[i], POLLIN, 0};
     const int ready = ::poll(polls.data(), polls.size(), static_cast<int>(timeout.count()));
     if (ready < 0) {
