@@ -99,6 +99,7 @@ class EndToEndTest : public ::testing::Test {
             "--cert", (pki / "vehicles" / (vin + ".crt")).string(),
             "--key", (pki / "vehicles" / (vin + ".key")).string(),
             "--ingest", "127.0.0.1:" + ingest_port,
+            "--spool-dir", (dir_ / ("spool-" + vin)).string(),
             "--summary", (dir_ / "summary.json").string()};
   }
 

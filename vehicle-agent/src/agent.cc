@@ -1,5 +1,6 @@
 #include "canvoy/agent/agent.h"
 
+#include <limits>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -8,12 +9,25 @@
 #include "canvoy/agent/candump_log.h"
 #include "canvoy/agent/catalog.h"
 #include "canvoy/agent/catalog_file.h"
+#include "canvoy/agent/replay_source.h"
 #include "canvoy/common/time.h"
 #include "collect/collector.h"
+#include "spool/disk_spool.h"
 #include "spool/memory_spool.h"
 #include "uplink/uplink_client.h"
 
 namespace canvoy::agent {
+
+namespace {
+
+// Every batch the agent seals has this priority for now; the spool evicts lower ones first.
+constexpr BatchPriority kBatchPriority = 100;
+
+DiskSpoolOptions SpoolOptionsOf(const AgentOptions& o) {
+  return {o.spool_dir, o.spool_max_bytes, o.spool_segment_bytes, o.spool_fsync};
+}
+
+}  // namespace
 
 Status AgentOptions::Validate() const {
   if (dbc_files.empty()) return Error(Errc::kInvalidArgument, "--dbc: at least one DBC file is required");
@@ -24,6 +38,10 @@ Status AgentOptions::Validate() const {
   if (!name_mapping_file.empty() && !catalog_file.empty()) {
     return Error(Errc::kInvalidArgument, "--names and --catalog: give one (the catalog file has names too)");
   }
+  if (!(replay_speed >= 0) || replay_speed == std::numeric_limits<double>::infinity()) {
+    return Error(Errc::kInvalidArgument, "--replay-speed: a finite number, 0 or more");
+  }
+  if (!spool_dir.empty()) CANVOY_RETURN_IF_ERROR(SpoolOptionsOf(*this).Validate());
   return OkStatus();
 }
 
@@ -33,6 +51,7 @@ struct Agent::State {
   std::unique_ptr<boost::asio::ssl::context> ssl;
   Decoder decoder;
   BuiltCatalog catalog;
+  std::unique_ptr<Spool> spool;  // DiskSpool with spool_dir, else MemorySpool
 };
 
 Agent::Agent(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -59,9 +78,15 @@ Result<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options, boost:
   CANVOY_RETURN_IF_ERROR(Collector::Create(catalog.catalog));  // checks the triggers once, up front
   CANVOY_ASSIGN_OR_RETURN(auto decoder, Decoder::Create(std::move(databases)));
   CANVOY_ASSIGN_OR_RETURN(auto ssl, tls::MakeClientContext(options.tls));
+  std::unique_ptr<Spool> spool;
+  if (options.spool_dir.empty()) {
+    spool = std::make_unique<MemorySpool>();
+  } else {
+    CANVOY_ASSIGN_OR_RETURN(spool, DiskSpool::Open(SpoolOptionsOf(options)));
+  }
   auto state = std::unique_ptr<State>(new State{options, &io,
                                                 std::make_unique<boost::asio::ssl::context>(std::move(ssl)),
-                                                std::move(decoder), std::move(catalog)});
+                                                std::move(decoder), std::move(catalog), std::move(spool)});
   return std::unique_ptr<Agent>(new Agent(std::move(state)));
 }
 
@@ -107,8 +132,11 @@ class BatchSink : public SampleSink {
 
 Result<AgentSummary> Agent::Run() {
   const AgentOptions& o = state_->options;
-  CANVOY_ASSIGN_OR_RETURN(auto reader, CandumpLogReader::Open(o.log_file));
-  MemorySpool spool;
+  CANVOY_ASSIGN_OR_RETURN(auto log, CandumpLogReader::Open(o.log_file));
+  auto owned_log = std::make_unique<CandumpLogReader>(std::move(log));
+  const CandumpLogReader& reader = *owned_log;
+  CANVOY_ASSIGN_OR_RETURN(auto source, ReplaySource::Create(std::move(owned_log), ReplayOptions{o.replay_speed}));
+  Spool& spool = *state_->spool;
   UplinkOptions uplink_options;
   uplink_options.host = o.ingest_host;
   uplink_options.port = o.ingest_port;
@@ -128,33 +156,49 @@ Result<AgentSummary> Agent::Run() {
   const std::int64_t base = o.time_base_us != 0 ? o.time_base_us : NowMicros();
   const std::int64_t max_age_us = std::chrono::duration_cast<std::chrono::microseconds>(o.batch_max_age).count();
   std::optional<std::int64_t> first_log_us;
-  auto seal = [&] {
+  auto seal = [&]() -> Status {
     const std::uint64_t seq = spool.NextSeq();
-    spool.Append(seq, builder.Seal(spool.stream_id(), seq, state_->catalog.hash).SerializeAsString());
+    CANVOY_RETURN_IF_ERROR(spool.Append(
+        seq, builder.Seal(spool.stream_id(), seq, state_->catalog.hash).SerializeAsString(), kBatchPriority));
     ++summary.batches;
+    return OkStatus();
+  };
+  // The uplink holds the spool: every way out of Run stops it first.
+  auto stop_uplink = [&] {
+    uplink->Stop();
+    while (!uplink->finished()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    spool.SetListener(nullptr);
   };
 
-  CanFrame frame;
-  for (;;) {
-    CANVOY_ASSIGN_OR_RETURN(const bool more, reader.Next(&frame));
-    if (!more) break;
-    ++summary.frames;
-    if (!o.interface.empty() && reader.interfaces()[frame.interface_index] != o.interface) continue;
-    if (!first_log_us) first_log_us = frame.timestamp_us;
-    const std::int64_t t = base + (frame.timestamp_us - *first_log_us);
-    const DecodeOutcome outcome = state_->decoder.Decode(frame, &decoded);
-    if (outcome == DecodeOutcome::kUnknownId) ++summary.unknown_ids;
-    if (outcome != DecodeOutcome::kDecoded) continue;
-    ++summary.decoded_frames;
-    for (const DecodedSignal& s : decoded.signals()) {
-      const SignalId id = state_->catalog.ids.Find(decoded.message_ref(), s.signal_index);
-      if (id == SignalIdMap::kNone) continue;
-      CANVOY_RETURN_IF_ERROR(collector.Add(id, t, s.physical, sink));
+  auto replay = [&]() -> Status {
+    CanFrame frame;
+    for (;;) {
+      CANVOY_ASSIGN_OR_RETURN(const bool more, source.Next(&frame));
+      if (!more) break;
+      ++summary.frames;
+      if (!o.interface.empty() && reader.interfaces()[frame.interface_index] != o.interface) continue;
+      if (!first_log_us) first_log_us = frame.timestamp_us;
+      const std::int64_t t = base + (frame.timestamp_us - *first_log_us);
+      const DecodeOutcome outcome = state_->decoder.Decode(frame, &decoded);
+      if (outcome == DecodeOutcome::kUnknownId) ++summary.unknown_ids;
+      if (outcome != DecodeOutcome::kDecoded) continue;
+      ++summary.decoded_frames;
+      for (const DecodedSignal& s : decoded.signals()) {
+        const SignalId id = state_->catalog.ids.Find(decoded.message_ref(), s.signal_index);
+        if (id == SignalIdMap::kNone) continue;
+        CANVOY_RETURN_IF_ERROR(collector.Add(id, t, s.physical, sink));
+      }
+      if (builder.ShouldSeal(o.batch_max_samples, max_age_us, t)) CANVOY_RETURN_IF_ERROR(seal());
     }
-    if (builder.ShouldSeal(o.batch_max_samples, max_age_us, t)) seal();
-  }
-  if (builder.sample_count() > 0) seal();
+    if (builder.sample_count() > 0) CANVOY_RETURN_IF_ERROR(seal());
+    return OkStatus();
+  };
+  const Status replayed = replay();
   spool.Close();
+  if (!replayed) {
+    stop_uplink();
+    return replayed.error();
+  }
   for (const std::uint64_t fired : collector.trigger_counts()) summary.triggers_fired += fired;
   summary.malformed_lines = reader.malformed_lines();
   for (const auto& problem : reader.problems()) spdlog::warn("msg=\"skipped log line\" problem=\"{}\"", problem);
@@ -166,9 +210,11 @@ Result<AgentSummary> Agent::Run() {
     if (uplink->finished() || std::chrono::steady_clock::now() >= deadline) break;
   }
   const bool drained = spool.WaitDrained(std::chrono::steady_clock::now());
-  uplink->Stop();
-  while (!uplink->finished()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  spool.SetListener(nullptr);
+  stop_uplink();
+  const SpoolStats spool_stats = spool.stats();
+  summary.spool_evicted_batches = spool_stats.evicted_batches;
+  summary.spool_evicted_bytes = spool_stats.evicted_bytes;
+  summary.spool_corrupt_bytes_cut = spool_stats.corrupt_bytes_cut;
   summary.batches_acked = uplink->stats().batches_acked;
   summary.batches_rejected = uplink->stats().batches_rejected;
   summary.connects = uplink->stats().connects;

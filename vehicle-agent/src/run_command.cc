@@ -29,6 +29,8 @@ json::object SummaryJson(const AgentSummary& s) {
           {"samples", s.samples},     {"batches", s.batches},
           {"batches_acked", s.batches_acked}, {"batches_rejected", s.batches_rejected},
           {"connects", s.connects},   {"triggers_fired", s.triggers_fired},
+          {"spool_evicted_batches", s.spool_evicted_batches}, {"spool_evicted_bytes", s.spool_evicted_bytes},
+          {"spool_corrupt_bytes_cut", s.spool_corrupt_bytes_cut},
           {"latest", std::move(latest)}};
 }
 
@@ -51,6 +53,7 @@ Result<std::pair<std::string, std::uint16_t>> ParseHostPort(const std::string& t
 int RunRunCommand(int argc, char** argv) {
   AgentOptions o;
   std::string ca, cert, key, ingest, summary_path, log_level;
+  std::string spool_fsync = o.spool_fsync.ToString();
   std::int64_t max_age_ms = o.batch_max_age.count();
   po::options_description desc("Options");
   AddCommonOptions(desc);
@@ -70,10 +73,20 @@ int RunRunCommand(int argc, char** argv) {
       ("batch-max-samples", po::value(&o.batch_max_samples)->default_value(o.batch_max_samples), "samples per batch")
       ("batch-max-age-ms", po::value(&max_age_ms)->default_value(max_age_ms), "batch age limit (log time)")
       ("time-base-us", po::value(&o.time_base_us)->default_value(0), "epoch microseconds of the log's first frame (0: now)")
+      ("replay-speed", po::value(&o.replay_speed)->default_value(0), "replay pacing: 0 as fast as it decodes, 1 real time, 10 ten times faster")
+      ("spool-dir", po::value(&o.spool_dir)->required(), "crash-safe spool directory (created if missing)")
+      ("spool-max-bytes", po::value(&o.spool_max_bytes)->default_value(o.spool_max_bytes),
+       "spool byte cap; beyond it the lowest-priority, oldest batches are evicted")
+      ("spool-segment-bytes", po::value(&o.spool_segment_bytes)->default_value(o.spool_segment_bytes),
+       "spool segment file size")
+      ("spool-fsync", po::value(&spool_fsync)->default_value(spool_fsync),
+       "when the spool syncs to storage: every, interval:MS or never")
       ("summary", po::value(&summary_path), "write a JSON summary (counts, latest values) to FILE")
       ("log-level", po::value(&log_level)->default_value("info"), "trace, debug, info, warn, error");
   po::variables_map vm;
-  auto parsed = ParseOptions(argc, argv, desc, vm, "usage: canvoy-agent run --dbc F --log F --ca F --cert F --key F --ingest HOST:PORT");
+  auto parsed = ParseOptions(argc, argv, desc, vm,
+                             "usage: canvoy-agent run --dbc F --log F --ca F --cert F --key F --ingest HOST:PORT "
+                             "--spool-dir DIR");
   if (!parsed) {
     std::cerr << "canvoy-agent run: " << parsed.error().message() << "\n";
     return 2;
@@ -92,6 +105,16 @@ int RunRunCommand(int argc, char** argv) {
   o.ingest_port = host_port.value().second;
   o.tls = {ca, cert, key};
   o.batch_max_age = std::chrono::milliseconds(max_age_ms);
+  auto fsync_policy = FsyncPolicy::Parse(spool_fsync);
+  if (!fsync_policy) {
+    std::cerr << "canvoy-agent run: " << fsync_policy.error().message() << "\n";
+    return 2;
+  }
+  o.spool_fsync = fsync_policy.value();
+  if (auto valid = o.Validate(); !valid) {
+    std::cerr << "canvoy-agent run: " << valid.error().message() << "\n";
+    return 2;
+  }
 
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);

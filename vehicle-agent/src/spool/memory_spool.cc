@@ -7,13 +7,19 @@ std::uint64_t MemorySpool::NextSeq() const {
   return next_seq_;
 }
 
-void MemorySpool::Append(std::uint64_t seq, std::string batch) {
+Status MemorySpool::Append(std::uint64_t seq, std::string payload, BatchPriority /*priority*/) {
   {
     std::lock_guard lock(mu_);
-    batches_.emplace(seq, std::move(batch));
+    if (closed_) return Error(Errc::kInvalidArgument, "spool: append after close");
+    if (seq != next_seq_) {
+      return Error(Errc::kInvalidArgument,
+                   "spool: append of seq " + std::to_string(seq) + ", expected " + std::to_string(next_seq_));
+    }
+    batches_.emplace(seq, std::move(payload));
     next_seq_ = seq + 1;
   }
   Notify();
+  return OkStatus();
 }
 
 void MemorySpool::Ack(std::uint64_t seq) {
@@ -22,7 +28,7 @@ void MemorySpool::Ack(std::uint64_t seq) {
   if (closed_ && batches_.empty()) drained_.notify_all();
 }
 
-std::optional<std::pair<std::uint64_t, std::string>> MemorySpool::NextAfter(std::uint64_t after) const {
+std::optional<std::pair<std::uint64_t, std::string>> MemorySpool::NextAfter(std::uint64_t after) {
   std::lock_guard lock(mu_);
   auto it = batches_.upper_bound(after);
   if (it == batches_.end()) return std::nullopt;
@@ -56,6 +62,13 @@ bool MemorySpool::WaitDrained(std::chrono::steady_clock::time_point deadline) co
 void MemorySpool::SetListener(std::function<void()> listener) {
   std::lock_guard lock(mu_);
   listener_ = std::move(listener);
+}
+
+SpoolStats MemorySpool::stats() const {
+  std::lock_guard lock(mu_);
+  SpoolStats s;
+  s.batches = batches_.size();
+  return s;
 }
 
 void MemorySpool::Notify() {

@@ -1,6 +1,6 @@
-// Batches waiting for ingest's acknowledgement, in memory. Thread-safe: the collector appends,
-// the uplink reads and acks. It numbers batches (stream_id, seq) as DESIGN.md requires; the
-// crash-safe disk spool that keeps them across restarts replaces it behind the same interface.
+// A Spool in memory: batches survive reconnects but not a restart. For tests and the fleet
+// simulator (thousands of simulated vehicles in one process, no disk each). No byte cap.
+// Thread-safe like every Spool.
 #pragma once
 
 #include <condition_variable>
@@ -12,30 +12,26 @@
 #include <string>
 
 #include "canvoy/common/ids.h"
+#include "spool/spool.h"
 
 namespace canvoy::agent {
 
-class MemorySpool {
+class MemorySpool final : public Spool {
  public:
   MemorySpool() : stream_id_(StreamId::Random()) {}
 
-  const StreamId& stream_id() const { return stream_id_; }
-  // The seq the next Append must use.
-  std::uint64_t NextSeq() const;
-  // Stores a sealed batch. REQUIRES: seq == NextSeq().
-  void Append(std::uint64_t seq, std::string batch);
-  // Removes the batch: ingest has it in Kafka (or rejected it for good).
-  void Ack(std::uint64_t seq);
-  // The first unacknowledged batch with a seq greater than `after`.
-  std::optional<std::pair<std::uint64_t, std::string>> NextAfter(std::uint64_t after) const;
-  // No more appends will come.
-  void Close();
-  bool closed() const;
-  std::size_t size() const;
-  // Blocks until closed and empty, or the deadline passes; true if drained.
-  bool WaitDrained(std::chrono::steady_clock::time_point deadline) const;
-  // Called (outside the lock) after every Append and Close, to wake the uplink.
-  void SetListener(std::function<void()> listener);
+  const StreamId& stream_id() const override { return stream_id_; }
+  std::uint64_t NextSeq() const override;
+  [[nodiscard]] Status Append(std::uint64_t seq, std::string payload,
+                              BatchPriority priority) override;
+  void Ack(std::uint64_t seq) override;
+  std::optional<std::pair<std::uint64_t, std::string>> NextAfter(std::uint64_t after) override;
+  void Close() override;
+  bool closed() const override;
+  std::size_t size() const override;
+  bool WaitDrained(std::chrono::steady_clock::time_point deadline) const override;
+  void SetListener(std::function<void()> listener) override;
+  SpoolStats stats() const override;
 
  private:
   void Notify();

@@ -30,7 +30,7 @@ constexpr const char* kAgentVersion = "canvoy-agent/0.1";
 }  // namespace
 
 UplinkClient::UplinkClient(asio::io_context& io, asio::ssl::context& ssl, UplinkOptions options,
-                           MemorySpool& spool, telemetry::v1::Catalog catalog, std::string catalog_hash)
+                           Spool& spool, telemetry::v1::Catalog catalog, std::string catalog_hash)
     : strand_(asio::make_strand(io)), ssl_(ssl), options_(std::move(options)), spool_(spool),
       catalog_(std::move(catalog)), catalog_hash_(std::move(catalog_hash)), wake_(strand_) {}
 

@@ -25,7 +25,7 @@
 
 #include "canvoy/common/tls.h"
 #include "canvoy/telemetry/v1/telemetry.pb.h"
-#include "spool/memory_spool.h"
+#include "spool/spool.h"
 
 namespace canvoy::agent {
 
@@ -55,7 +55,7 @@ struct UplinkStats {
 class UplinkClient : public std::enable_shared_from_this<UplinkClient> {
  public:
   UplinkClient(boost::asio::io_context& io, boost::asio::ssl::context& ssl, UplinkOptions options,
-               MemorySpool& spool, telemetry::v1::Catalog catalog, std::string catalog_hash);
+               Spool& spool, telemetry::v1::Catalog catalog, std::string catalog_hash);
   ~UplinkClient();
 
   // Connects and sends until Stop(), or until the spool is closed and fully acknowledged.
@@ -85,7 +85,7 @@ class UplinkClient : public std::enable_shared_from_this<UplinkClient> {
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::ssl::context& ssl_;
   const UplinkOptions options_;
-  MemorySpool& spool_;
+  Spool& spool_;
   const telemetry::v1::Catalog catalog_;
   const std::string catalog_hash_;
   boost::asio::steady_timer wake_;

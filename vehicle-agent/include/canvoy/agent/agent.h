@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -18,6 +19,20 @@
 #include "canvoy/common/tls.h"
 
 namespace canvoy::agent {
+
+// When the disk spool forces what it wrote to storage (fdatasync). The default, every second
+// plus at each segment roll, is explained in vehicle-agent/README.md ("Spool"): a killed process
+// loses nothing (the page cache outlives it), a power cut loses at most the last second, and
+// flash is not worn by a sync per batch.
+struct FsyncPolicy {
+  enum class Mode { kEveryAppend, kInterval, kNever };
+  Mode mode = Mode::kInterval;
+  std::chrono::milliseconds interval{1000};  // kInterval only: 1 ms to 1 h
+
+  // "every", "interval:MS" or "never"; the error names --spool-fsync and the text.
+  static Result<FsyncPolicy> Parse(std::string_view text);
+  std::string ToString() const;
+};
 
 struct AgentOptions {
   std::vector<std::string> dbc_files;   // required, at least one
@@ -37,6 +52,14 @@ struct AgentOptions {
   // Log time t maps to time_base_us + (t - first frame's t); 0 means the wall clock at start.
   std::int64_t time_base_us = 0;
   std::chrono::seconds drain_timeout{600};        // how long Run waits for the last acks
+  // Replay pacing (ReplayOptions::speed): 0 as fast as it decodes, 1 real time, 10 ten times faster.
+  double replay_speed = 0;
+  // The crash-safe spool's directory (created if missing; one agent at a time). Required by
+  // `canvoy-agent run`; empty: batches wait in memory only (MemorySpool, the fleet simulator).
+  std::string spool_dir;
+  std::uint64_t spool_max_bytes = 64u << 20;     // byte cap; beyond it, eviction (README "Spool")
+  std::uint64_t spool_segment_bytes = 4u << 20;  // a segment file rolls at this size
+  FsyncPolicy spool_fsync;
 
   Status Validate() const;
 };
@@ -58,6 +81,9 @@ struct AgentSummary {
   std::uint64_t batches_acked = 0;
   std::uint64_t batches_rejected = 0;
   std::uint64_t connects = 0;
+  std::uint64_t spool_evicted_batches = 0;    // dropped by the spool's byte cap
+  std::uint64_t spool_evicted_bytes = 0;
+  std::uint64_t spool_corrupt_bytes_cut = 0;  // torn or corrupt spool bytes cut, never sent
   std::vector<Latest> latest;  // the newest sample of every signal seen, by name
 };
 
