@@ -62,8 +62,13 @@ int main(int argc, char** argv) {
               << (r.error.empty() ? "" : "  ERROR: " + r.error) << "\n";
     samples += r.summary.samples;
     failed += r.error.empty() ? 0 : 1;
-    vehicles.push_back(json::object{{"vin", r.vin}, {"samples", r.summary.samples},
-                                    {"batches", r.summary.batches}, {"error", r.error}});
+    vehicles.push_back(json::object{{"vin", r.vin},
+                                    {"samples", r.summary.samples},
+                                    {"batches", r.summary.batches},
+                                    {"connects", r.summary.connects},
+                                    {"resumed_connections", r.summary.resumed_connections},
+                                    {"spooled_digest", {{"count", r.summary.spooled.count}, {"sum", r.summary.spooled.sum}}},
+                                    {"error", r.error}});
   }
   std::cout << results.value().size() << " vehicles, " << samples << " samples sent and acknowledged"
             << (failed ? ", " + std::to_string(failed) + " vehicles failed" : "") << "\n";

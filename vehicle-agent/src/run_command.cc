@@ -28,7 +28,9 @@ json::object SummaryJson(const AgentSummary& s) {
           {"unknown_ids", s.unknown_ids}, {"malformed_lines", s.malformed_lines},
           {"samples", s.samples},     {"batches", s.batches},
           {"batches_acked", s.batches_acked}, {"batches_rejected", s.batches_rejected},
-          {"connects", s.connects},   {"triggers_fired", s.triggers_fired},
+          {"connects", s.connects},   {"resumed_connections", s.resumed_connections},
+          {"triggers_fired", s.triggers_fired},
+          {"spooled_digest", {{"count", s.spooled.count}, {"sum", s.spooled.sum}}},
           {"latest", std::move(latest)}};
 }
 
