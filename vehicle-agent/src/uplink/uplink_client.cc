@@ -62,8 +62,10 @@ UplinkClient::UplinkClient(asio::io_context& io, asio::ssl::context& ssl, Uplink
 int UplinkClient::OnNewSession(SSL* ssl, SSL_SESSION* session) {
   auto* self = static_cast<UplinkClient*>(SSL_get_ex_data(ssl, ClientIndex()));
   if (self == nullptr) return 0;
-  self->session_.reset(session);  // takes the reference OpenSSL passed
-  return 1;
+  // A copy: OpenSSL marks the connection's own session object not resumable when the connection
+  // ends without close_notify, as ours do (RunConnection), and that would spoil the ticket.
+  self->session_.reset(SSL_SESSION_dup(session));
+  return 0;  // OpenSSL keeps and frees the original
 }
 
 // The last reference may go on an io thread after the spool's owner moved on: touch nothing here.
