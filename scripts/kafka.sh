@@ -63,13 +63,17 @@ cmd_fetch() {
   mkdir -p "$CACHE"
   exec {lock}>"$CACHE/.lock"
   flock "$lock"  # concurrent starts must not fetch into one folder
-  [[ -f $LIBS/.complete && $(<"$LIBS/.complete") == "$stamp" ]] && return 0
-  rm -rf "$LIBS"
-  echo "kafka.sh: fetching Kafka $KAFKA_VERSION jars into $LIBS" >&2
-  # Quiet on success (Maven 3.8 -q still prints colour codes), everything on failure.
-  out=$(mvn -B -q -f "$POM" dependency:copy-dependencies -DoutputDirectory="$LIBS" 2>&1) ||
-    { echo "$out" >&2; die "fetching the Kafka jars failed"; }
-  echo "$stamp" >"$LIBS/.complete"
+  if [[ ! -f $LIBS/.complete || $(<"$LIBS/.complete") != "$stamp" ]]; then
+    rm -rf "$LIBS"
+    echo "kafka.sh: fetching Kafka $KAFKA_VERSION jars into $LIBS" >&2
+    # Quiet on success (Maven 3.8 -q still prints colour codes), everything on failure.
+    out=$(mvn -B -q -f "$POM" dependency:copy-dependencies -DoutputDirectory="$LIBS" 2>&1) ||
+      { echo "$out" >&2; die "fetching the Kafka jars failed"; }
+    echo "$stamp" >"$LIBS/.complete"
+  fi
+  # Released here, not at exit: a broker started later would inherit the descriptor and hold the
+  # lock for its whole life, blocking every other start.
+  exec {lock}>&-
 }
 
 write_configs() {
