@@ -1,4 +1,5 @@
-// canvoy-ingest: wires options to the ingest server and waits for SIGTERM.
+// canvoy-ingest: wires options to the ingest server, reloads its TLS files on SIGHUP and stops
+// on SIGTERM or SIGINT.
 #include <csignal>
 #include <iostream>
 
@@ -14,10 +15,14 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   canvoy::ingest::IngestOptions o;
-  std::string ca, cert, key, port_file, metrics_port_file, log_level;
+  std::string ca, cert, key, crl, port_file, metrics_port_file, log_level;
+  unsigned handshake_timeout_s = static_cast<unsigned>(o.handshake_timeout.count());
+  unsigned idle_timeout_s = static_cast<unsigned>(o.idle_timeout.count());
+  unsigned frame_timeout_s = static_cast<unsigned>(o.frame_timeout.count());
   po::options_description desc("Options");
   canvoy::AddCommonOptions(desc);
   desc.add_options()
@@ -27,6 +32,7 @@ int main(int argc, char** argv) {
       ("ca", po::value(&ca)->required(), "CA certificate that vehicle certificates chain to")
       ("cert", po::value(&cert)->required(), "server certificate chain (PEM)")
       ("key", po::value(&key)->required(), "server private key (PEM)")
+      ("crl", po::value(&crl), "vehicles' certificate revocation list (PEM, signed by --ca); SIGHUP rereads it")
       ("bootstrap", po::value(&o.bootstrap_servers)->required(), "Kafka bootstrap servers")
       ("telemetry-topic", po::value(&o.telemetry_topic)->default_value(o.telemetry_topic), "telemetry topic")
       ("catalog-topic", po::value(&o.catalog_topic)->default_value(o.catalog_topic), "catalog topic (compacted)")
@@ -34,7 +40,14 @@ int main(int argc, char** argv) {
       ("max-frame-bytes", po::value(&o.max_frame_bytes)->default_value(o.max_frame_bytes), "largest accepted frame")
       ("max-unacked-batches", po::value(&o.max_unacked_batches)->default_value(o.max_unacked_batches),
        "batches per connection waiting for Kafka before reading stops")
-      ("max-connections", po::value(&o.max_connections)->default_value(o.max_connections), "connection cap")
+      ("max-connections", po::value(&o.max_connections)->default_value(o.max_connections),
+       "connection cap; further connections are closed at accept")
+      ("handshake-timeout", po::value(&handshake_timeout_s)->default_value(handshake_timeout_s),
+       "seconds from accept to the end of the TLS handshake")
+      ("idle-timeout", po::value(&idle_timeout_s)->default_value(idle_timeout_s),
+       "seconds without a frame beginning before the connection is closed")
+      ("frame-timeout", po::value(&frame_timeout_s)->default_value(frame_timeout_s),
+       "seconds from a frame's first byte to its last (closes slow senders)")
       ("threads", po::value(&o.threads)->default_value(o.threads), "io threads")
       ("metrics-address", po::value(&o.metrics_address)->default_value(o.metrics_address), "metrics listen address")
       ("metrics-port", po::value(&o.metrics_port)->default_value(o.metrics_port), "metrics port (/metrics, /healthz)")
@@ -52,6 +65,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   o.tls = {ca, cert, key};
+  o.crl = crl;
+  o.handshake_timeout = std::chrono::seconds(handshake_timeout_s);
+  o.idle_timeout = std::chrono::seconds(idle_timeout_s);
+  o.frame_timeout = std::chrono::seconds(frame_timeout_s);
   o.port_file = port_file;
   o.metrics_port_file = metrics_port_file;
 
@@ -64,8 +81,13 @@ int main(int argc, char** argv) {
     std::cerr << "canvoy-ingest: " << s.error().message() << "\n";
     return 1;
   }
-  int signal = 0;
-  sigwait(&signals, &signal);
+  for (;;) {
+    int signal = 0;
+    if (sigwait(&signals, &signal) != 0) continue;
+    if (signal != SIGHUP) break;
+    // Logged by the server either way; a failed reload keeps the current files.
+    (void)server.value()->ReloadTls();
+  }
   server.value()->Shutdown();
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "canvoy/common/pki.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -79,7 +80,126 @@ Status Sign(X509* cert, EVP_PKEY* key) {
   return OkStatus();
 }
 
+struct Ca {
+  Key key{nullptr, &EVP_PKEY_free};
+  Cert cert{nullptr, &X509_free};
+};
+
+Result<Ca> ReadCa(const fs::path& ca_dir) {
+  File key_file(std::fopen((ca_dir / "ca.key").c_str(), "r"), &fclose);
+  File cert_file(std::fopen((ca_dir / "ca.crt").c_str(), "r"), &fclose);
+  if (!key_file || !cert_file) {
+    return Error(Errc::kIo, "CA in '" + ca_dir.string() + "': ca.key or ca.crt cannot be read");
+  }
+  Ca ca;
+  ca.key.reset(PEM_read_PrivateKey(key_file.get(), nullptr, nullptr, nullptr));
+  ca.cert.reset(PEM_read_X509(cert_file.get(), nullptr, nullptr, nullptr));
+  if (!ca.key || !ca.cert) {
+    return Error(Errc::kTls, "CA in '" + ca_dir.string() + "': " + tls::LastOpenSslError());
+  }
+  return ca;
+}
+
+using Crl = std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)>;
+using Time = std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)>;
+using Integer = std::unique_ptr<ASN1_INTEGER, decltype(&ASN1_INTEGER_free)>;
+
+// The CRL at `path` if it exists (it must be the CA's), else a new, empty one of the CA's.
+Result<Crl> ReadOrNewCrl(const fs::path& path, const Ca& ca) {
+  const std::string what = "CRL '" + path.string() + "'";
+  if (!fs::exists(path)) {
+    Crl crl(X509_CRL_new(), &X509_CRL_free);
+    if (!crl || X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) != 1 ||
+        X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca.cert.get())) != 1) {
+      return Error(Errc::kTls, what + ": " + tls::LastOpenSslError());
+    }
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, ca.cert.get(), nullptr, nullptr, crl.get(), 0);
+    X509_EXTENSION* aki = X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always");
+    const bool added = aki != nullptr && X509_CRL_add_ext(crl.get(), aki, -1) == 1;
+    X509_EXTENSION_free(aki);
+    if (!added) return Error(Errc::kTls, what + ": authority key id: " + tls::LastOpenSslError());
+    return crl;
+  }
+  File f(std::fopen(path.c_str(), "r"), &fclose);
+  if (!f) return Error(Errc::kIo, what + ": cannot be read");
+  Crl crl(PEM_read_X509_CRL(f.get(), nullptr, nullptr, nullptr), &X509_CRL_free);
+  if (!crl) return Error(Errc::kTls, what + ": not a PEM certificate revocation list: " + tls::LastOpenSslError());
+  if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(ca.cert.get())) != 0 ||
+      X509_CRL_verify(crl.get(), X509_get0_pubkey(ca.cert.get())) != 1) {
+    ERR_clear_error();
+    return Error(Errc::kTls, what + ": not signed by this CA");
+  }
+  return crl;
+}
+
+Status AddRevoked(X509_CRL* crl, const Ca& ca, const fs::path& cert_path, ASN1_TIME* now) {
+  File f(std::fopen(cert_path.c_str(), "r"), &fclose);
+  if (!f) return Error(Errc::kIo, "certificate '" + cert_path.string() + "': cannot be read");
+  Cert cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (!cert) {
+    return Error(Errc::kTls, "certificate '" + cert_path.string() + "': " + tls::LastOpenSslError());
+  }
+  if (X509_check_issued(ca.cert.get(), cert.get()) != X509_V_OK ||
+      X509_verify(cert.get(), X509_get0_pubkey(ca.cert.get())) != 1) {
+    ERR_clear_error();
+    return Error(Errc::kInvalidArgument, "certificate '" + cert_path.string() + "': not issued by this CA");
+  }
+  X509_REVOKED* already = nullptr;
+  if (X509_CRL_get0_by_serial(crl, &already, X509_get0_serialNumber(cert.get())) == 1) return OkStatus();
+  X509_REVOKED* revoked = X509_REVOKED_new();
+  if (revoked == nullptr || X509_REVOKED_set_serialNumber(revoked, X509_get_serialNumber(cert.get())) != 1 ||
+      X509_REVOKED_set_revocationDate(revoked, now) != 1 ||
+      X509_CRL_add0_revoked(crl, revoked) != 1) {
+    X509_REVOKED_free(revoked);
+    return Error(Errc::kTls, "revoking '" + cert_path.string() + "': " + tls::LastOpenSslError());
+  }
+  return OkStatus();
+}
+
+// Sets the CRL number to one more than it was (1 for a new CRL).
+Status BumpCrlNumber(X509_CRL* crl) {
+  Integer number(static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl, NID_crl_number, nullptr, nullptr)),
+                 &ASN1_INTEGER_free);
+  std::int64_t value = 0;
+  if (number && ASN1_INTEGER_get_int64(&value, number.get()) != 1) value = 0;
+  Integer next(ASN1_INTEGER_new(), &ASN1_INTEGER_free);
+  if (!next || ASN1_INTEGER_set_int64(next.get(), value + 1) != 1 ||
+      X509_CRL_add1_ext_i2d(crl, NID_crl_number, next.get(), 0, X509V3_ADD_REPLACE) != 1) {
+    return Error(Errc::kTls, "CRL number: " + tls::LastOpenSslError());
+  }
+  return OkStatus();
+}
+
 }  // namespace
+
+Status Revoke(const fs::path& ca_dir, const std::vector<fs::path>& certificates, const fs::path& crl_path,
+              std::chrono::seconds valid_for) {
+  CANVOY_ASSIGN_OR_RETURN(Ca ca, ReadCa(ca_dir));
+  CANVOY_ASSIGN_OR_RETURN(Crl crl, ReadOrNewCrl(crl_path, ca));
+  Time now(X509_gmtime_adj(nullptr, 0), &ASN1_TIME_free);
+  Time next(X509_gmtime_adj(nullptr, static_cast<long>(valid_for.count())), &ASN1_TIME_free);
+  if (!now || !next) return Error(Errc::kTls, "time: " + tls::LastOpenSslError());
+  for (const auto& cert : certificates) CANVOY_RETURN_IF_ERROR(AddRevoked(crl.get(), ca, cert, now.get()));
+  CANVOY_RETURN_IF_ERROR(BumpCrlNumber(crl.get()));
+  if (X509_CRL_set1_lastUpdate(crl.get(), now.get()) != 1 || X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1 ||
+      X509_CRL_sort(crl.get()) != 1 || X509_CRL_sign(crl.get(), ca.key.get(), EVP_sha256()) == 0) {
+    return Error(Errc::kTls, "signing CRL '" + crl_path.string() + "': " + tls::LastOpenSslError());
+  }
+  std::error_code ec;
+  if (crl_path.has_parent_path()) fs::create_directories(crl_path.parent_path(), ec);
+  const fs::path temporary = crl_path.string() + ".tmp";
+  {
+    File f(std::fopen(temporary.c_str(), "w"), &fclose);
+    if (!f || PEM_write_X509_CRL(f.get(), crl.get()) != 1 || std::fflush(f.get()) != 0) {
+      return Error(Errc::kIo, "'" + temporary.string() + "': cannot be written");
+    }
+  }
+  fs::rename(temporary, crl_path, ec);
+  if (ec) return Error(Errc::kIo, "'" + crl_path.string() + "': " + ec.message());
+  return OkStatus();
+}
 
 Status CreateCa(const fs::path& dir, const std::string& common_name) {
   std::error_code ec;
@@ -99,16 +219,9 @@ Status CreateCa(const fs::path& dir, const std::string& common_name) {
 }
 
 Status Issue(const fs::path& ca_dir, const CertificateSpec& spec, const fs::path& stem) {
-  File ca_key_file(std::fopen((ca_dir / "ca.key").c_str(), "r"), &fclose);
-  File ca_cert_file(std::fopen((ca_dir / "ca.crt").c_str(), "r"), &fclose);
-  if (!ca_key_file || !ca_cert_file) {
-    return Error(Errc::kIo, "CA in '" + ca_dir.string() + "': ca.key or ca.crt cannot be read");
-  }
-  Key ca_key(PEM_read_PrivateKey(ca_key_file.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
-  Cert ca_cert(PEM_read_X509(ca_cert_file.get(), nullptr, nullptr, nullptr), &X509_free);
-  if (!ca_key || !ca_cert) {
-    return Error(Errc::kTls, "CA in '" + ca_dir.string() + "': " + tls::LastOpenSslError());
-  }
+  CANVOY_ASSIGN_OR_RETURN(Ca ca, ReadCa(ca_dir));
+  Key& ca_key = ca.key;
+  Cert& ca_cert = ca.cert;
   CANVOY_ASSIGN_OR_RETURN(Key key, NewKey());
   CANVOY_ASSIGN_OR_RETURN(Cert cert, NewCert(key.get(), spec.common_name, spec));
   X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get()));
@@ -131,10 +244,12 @@ Status Issue(const fs::path& ca_dir, const CertificateSpec& spec, const fs::path
   return WritePem(fs::path(stem.string() + ".crt"), nullptr, c);
 }
 
-Status IssueVehicle(const fs::path& ca_dir, const std::string& vin_text) {
+Status IssueVehicle(const fs::path& ca_dir, const std::string& vin_text, const Validity& validity) {
   CANVOY_ASSIGN_OR_RETURN(Vin vin, Vin::Parse(vin_text));
   CertificateSpec spec;
   spec.common_name = vin.str();
+  spec.not_before = validity.not_before;
+  spec.not_after = validity.not_after;
   spec.uris = {tls::VinUri(vin)};
   return Issue(ca_dir, spec, ca_dir / "vehicles" / vin.str());
 }

@@ -9,6 +9,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
@@ -33,10 +34,17 @@ using tcp = asio::ip::tcp;
 class Server final : public IngestServer {
  public:
   Server(IngestOptions options, asio::ssl::context ssl, std::unique_ptr<KafkaProducer> producer)
-      : options_(std::move(options)), ssl_(std::move(ssl)), producer_(std::move(producer)),
-        shared_{options_, *producer_, metrics_, catalogs_}, acceptor_(io_) {}
+      : options_(std::move(options)), ssl_(std::make_shared<asio::ssl::context>(std::move(ssl))),
+        producer_(std::move(producer)),
+        shared_{options_, *producer_, metrics_, catalogs_, [this] { return CurrentContext(); }},
+        acceptor_(io_) {}
 
-  ~Server() override { Shutdown(); }
+  ~Server() override {
+    Shutdown();
+    // Delivery reports of records Kafka never took run now, while the sessions' io_context and
+    // the metrics still exist (their posts are never run).
+    producer_.reset();
+  }
 
   Status Start() override {
     CANVOY_RETURN_IF_ERROR(net::Listen(acceptor_, options_.listen_address, options_.port, "vehicle listener"));
@@ -59,6 +67,26 @@ class Server final : public IngestServer {
 
   std::uint16_t port() const override { return port_; }
   std::uint16_t metrics_port() const override { return metrics_server_ ? metrics_server_->port() : 0; }
+
+  Status ReloadTls() override {
+    auto loaded = LoadContext();
+    if (!loaded) {
+      metrics_.TlsReload("error").Increment();
+      spdlog::error("msg=\"TLS reload failed; the current files stay in use\" error=\"{}\"",
+                    loaded.error().message());
+      return loaded.error();
+    }
+    std::shared_ptr<asio::ssl::context> next = std::move(loaded).value();
+    {
+      std::lock_guard lock(ssl_mu_);
+      ssl_ = next;
+    }
+    metrics_.TlsReload("ok").Increment();
+    spdlog::info("msg=\"TLS files reloaded\" crl=\"{}\"", options_.crl.string());
+    // Open connections stay, except those whose certificate the new CRL revokes.
+    for (auto& session : LiveSessions()) session->Recheck(next);
+    return OkStatus();
+  }
 
   void Shutdown() override {
     if (threads_.empty()) return;
@@ -85,21 +113,41 @@ class Server final : public IngestServer {
   }
 
  private:
+  // A context from the TLS files as they are now, resuming the current context's tickets.
+  Result<std::shared_ptr<asio::ssl::context>> LoadContext() {
+    CANVOY_ASSIGN_OR_RETURN(auto ctx, tls::MakeServerContext(options_.tls, options_.crl));
+    auto next = std::make_shared<asio::ssl::context>(std::move(ctx));
+    CANVOY_RETURN_IF_ERROR(tls::ShareTicketKeys(CurrentContext()->native_handle(), next->native_handle()));
+    return next;
+  }
+
+  std::shared_ptr<asio::ssl::context> CurrentContext() {
+    std::lock_guard lock(ssl_mu_);
+    return ssl_;
+  }
+
   asio::awaitable<void> Accept() {
+    asio::steady_timer backoff(io_);
     for (;;) {
       auto [ec, socket] =
           co_await acceptor_.async_accept(asio::make_strand(io_), asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (!acceptor_.is_open()) co_return;
+        // E.g. out of file descriptors: retrying at once would spin.
+        spdlog::warn("msg=\"accept failed\" error=\"{}\"", ec.message());
+        backoff.expires_after(std::chrono::milliseconds(100));
+        co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
       }
+      // The gauge counts sessions from accept until their destruction, handshakes included.
       if (metrics_.connections.Value() >= static_cast<double>(options_.max_connections)) {
         metrics_.connections_refused.Increment();
         boost::system::error_code ignored;
         socket.close(ignored);
         continue;
       }
-      auto session = std::make_shared<Session>(std::move(socket), ssl_, shared_);
+      metrics_.connections_accepted.Increment();
+      auto session = std::make_shared<Session>(std::move(socket), CurrentContext(), shared_);
       Track(session);
       session->Start();
     }
@@ -127,6 +175,7 @@ class Server final : public IngestServer {
     if (request.path == "/metrics") {
       http::Response r;
       r.content_type = metrics::kContentType;
+      metrics_.kafka_queue_records.Set(producer_->OutstandingRecords());
       r.body = metrics::Serialize(metrics_.registry());
       return r;
     }
@@ -140,7 +189,8 @@ class Server final : public IngestServer {
   }
 
   IngestOptions options_;
-  asio::ssl::context ssl_;
+  std::mutex ssl_mu_;
+  std::shared_ptr<asio::ssl::context> ssl_;  // GUARDED_BY(ssl_mu_); new handshakes use it
   std::unique_ptr<KafkaProducer> producer_;
   IngestMetrics metrics_;
   CatalogRegistry catalogs_;
@@ -160,7 +210,7 @@ class Server final : public IngestServer {
 
 Result<std::unique_ptr<IngestServer>> IngestServer::Create(const IngestOptions& options) {
   CANVOY_RETURN_IF_ERROR(options.Validate());
-  CANVOY_ASSIGN_OR_RETURN(auto ssl, tls::MakeServerContext(options.tls));
+  CANVOY_ASSIGN_OR_RETURN(auto ssl, tls::MakeServerContext(options.tls, options.crl));
   CANVOY_ASSIGN_OR_RETURN(auto producer, KafkaProducer::Create(options.bootstrap_servers));
   return std::unique_ptr<IngestServer>(new Server(options, std::move(ssl), std::move(producer)));
 }

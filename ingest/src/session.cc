@@ -1,7 +1,9 @@
 #include "session.h"
 
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 
@@ -18,6 +20,8 @@
 #include "canvoy/common/frame.h"
 #include "canvoy/common/time.h"
 #include "canvoy/common/tls.h"
+#include "decompress.h"
+#include "handshake_result.h"
 #include "validate.h"
 
 namespace canvoy::ingest {
@@ -29,26 +33,11 @@ using uplink::v1::AgentFrame;
 using uplink::v1::IngestFrame;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-// A short label for a failed handshake, from OpenSSL's reason.
-std::string HandshakeFailure(const boost::system::error_code& ec) {
-  if (ec == beast::error::timeout) return "timeout";
-  const std::string text = ec.message();
-  if (text.find("unsupported protocol") != std::string::npos ||
-      text.find("wrong version") != std::string::npos) {
-    return "tls_version";
-  }
-  if (text.find("did not return a certificate") != std::string::npos ||
-      text.find("certificate required") != std::string::npos) {
-    return "no_certificate";
-  }
-  if (text.find("certificate verify failed") != std::string::npos) return "certificate_invalid";
-  return "other";
-}
-
 }  // namespace
 
-Session::Session(asio::ip::tcp::socket socket, asio::ssl::context& ssl, SessionShared& shared)
-    : stream_(beast::tcp_stream(std::move(socket)), ssl), shared_(shared),
+Session::Session(asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context> ssl,
+                 SessionShared& shared)
+    : ssl_(std::move(ssl)), stream_(beast::tcp_stream(std::move(socket)), *ssl_), shared_(shared),
       wake_(stream_.get_executor()) {
   boost::system::error_code ec;
   const auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
@@ -64,14 +53,27 @@ void Session::Start() {
 }
 
 void Session::Drain() {
-  asio::post(stream_.get_executor(), [self = shared_from_this()] {
-    self->draining_ = true;
-    boost::system::error_code ignored;
-    // Ends a pending read at once; writes (acks) go on.
-    beast::get_lowest_layer(self->stream_).socket().shutdown(asio::ip::tcp::socket::shutdown_receive,
-                                                            ignored);
-    self->Wake();
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->StopReading(); });
+}
+
+void Session::Recheck(std::shared_ptr<asio::ssl::context> ssl) {
+  asio::post(stream_.get_executor(), [self = shared_from_this(), ssl = std::move(ssl)] {
+    if (!self->vin_ || self->closed_ || self->draining_) return;
+    X509* cert = SSL_get0_peer_certificate(self->stream_.native_handle());
+    if (tls::VerifyClientCertificate(ssl->native_handle(), cert) != X509_V_ERR_CERT_REVOKED) return;
+    spdlog::warn("msg=\"certificate revoked, closing the connection\" peer={} vin={}", self->peer_,
+                 self->vin_->str());
+    self->shared_.metrics.connections_revoked.Increment();
+    self->StopReading();
   });
+}
+
+void Session::StopReading() {
+  draining_ = true;
+  boost::system::error_code ignored;
+  // Ends a pending read at once; writes (acks) go on.
+  beast::get_lowest_layer(stream_).socket().shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
+  Wake();
 }
 
 asio::awaitable<void> Session::Run() {
@@ -103,15 +105,44 @@ asio::awaitable<void> Session::Run() {
 }
 
 asio::awaitable<bool> Session::Handshake() {
-  beast::get_lowest_layer(stream_).expires_after(shared_.options.handshake_timeout);
+  auto& tcp = beast::get_lowest_layer(stream_);
+  tcp.expires_after(shared_.options.handshake_timeout);
   auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, kTuple);
+  tcp.expires_never();
+  SSL* ssl = stream_.native_handle();
+  const auto refuse = [&](std::string_view result, const std::string& why) {
+    shared_.metrics.Handshake(std::string(result)).Increment();
+    spdlog::info("msg=\"handshake refused\" peer={} result={} error=\"{}\"", peer_, result, why);
+  };
   if (ec) {
-    const std::string result = HandshakeFailure(ec);
-    shared_.metrics.Handshake(result).Increment();
-    spdlog::info("msg=\"handshake refused\" peer={} result={} error=\"{}\"", peer_, result, ec.message());
+    const long verify = SSL_get_verify_result(ssl);
+    refuse(HandshakeFailureLabel(ec, verify),
+           verify == X509_V_OK ? ec.message() : ec.message() + ": " + X509_verify_cert_error_string(verify));
     co_return false;
   }
-  X509* cert = SSL_get0_peer_certificate(stream_.native_handle());
+  if (SSL_version(ssl) != TLS1_3_VERSION) {  // the context allows nothing else; a guard
+    refuse("protocol_version", std::string("negotiated ") + SSL_get_version(ssl));
+    co_return false;
+  }
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  const bool resumed = SSL_session_reused(ssl) == 1;
+  if (resumed) {
+    // OpenSSL verified the certificate when the session began; since then the CRL may list it,
+    // or it may have expired.
+    const int verify = tls::VerifyClientCertificate(ssl_->native_handle(), cert);
+    if (verify != X509_V_OK) {
+      refuse(VerifyFailureLabel(verify), std::string("resumed session: ") + X509_verify_cert_error_string(verify));
+      co_return false;
+    }
+  }
+  if (auto current = shared_.current_tls(); current != ssl_) {
+    // The TLS files were reloaded during this handshake; the new CRL applies to it as well.
+    const int verify = tls::VerifyClientCertificate(current->native_handle(), cert);
+    if (verify == X509_V_ERR_CERT_REVOKED) {
+      refuse("revoked", "revoked by a CRL reloaded during the handshake");
+      co_return false;
+    }
+  }
   auto vin = tls::VinFromCertificate(cert);
   if (!vin) {
     shared_.metrics.Handshake("no_vin").Increment();
@@ -120,25 +151,50 @@ asio::awaitable<bool> Session::Handshake() {
   }
   vin_ = vin.value();
   shared_.metrics.Handshake("ok").Increment();
+  if (resumed) shared_.metrics.handshakes_resumed.Increment();
   spdlog::debug("msg=\"vehicle connected\" peer={} vin={}", peer_, vin_->str());
   co_return true;
 }
 
 asio::awaitable<std::optional<AgentFrame>> Session::ReadFrame() {
+  auto& tcp = beast::get_lowest_layer(stream_);
+  const auto ended = [&](const boost::system::error_code& ec, const char* timeout_kind) {
+    // Otherwise closed by the peer, or draining.
+    if (ec == beast::error::timeout) {
+      shared_.metrics.Timeout(timeout_kind).Increment();
+      spdlog::info("msg=\"connection timed out\" peer={} vin={} kind={}", peer_, vin_ ? vin_->str() : "-",
+                   timeout_kind);
+    }
+    return std::nullopt;
+  };
   std::array<std::uint8_t, kFrameHeaderSize> header{};
-  beast::get_lowest_layer(stream_).expires_after(shared_.options.idle_timeout);
-  auto [ec, n] = co_await asio::async_read(stream_, asio::buffer(header), kTuple);
-  if (ec) co_return std::nullopt;  // closed, idle too long, or draining
+  tcp.expires_after(shared_.options.idle_timeout);
+  auto [ec, got] = co_await stream_.async_read_some(asio::buffer(header), kTuple);
+  if (ec) co_return ended(ec, "idle");
+  // From its first byte, the whole frame must arrive within frame_timeout (slowloris).
+  tcp.expires_after(shared_.options.frame_timeout);
+  if (got < header.size()) {
+    auto [hec, hn] = co_await asio::async_read(stream_, asio::buffer(header.data() + got, header.size() - got),
+                                                kTuple);
+    if (hec) co_return ended(hec, "frame");
+  }
   auto size = DecodeFrameHeader(header.data(), shared_.options.max_frame_bytes);
   if (!size) {
     shared_.metrics.Reject("frame_size").Increment();
     SendError(uplink::v1::ERROR_CODE_FRAME_TOO_LARGE, 0, size.error().message(), true);
     co_return std::nullopt;
   }
-  std::string body(size.value(), '\0');
-  beast::get_lowest_layer(stream_).expires_after(shared_.options.idle_timeout);
-  auto [bec, bn] = co_await asio::async_read(stream_, asio::buffer(body), kTuple);
-  if (bec) co_return std::nullopt;
+  // The body grows with the bytes that arrive: a header alone does not reserve max_frame_bytes.
+  constexpr std::size_t kChunk = 64 * 1024;
+  std::string body;
+  while (body.size() < size.value()) {
+    const std::size_t at = body.size();
+    const std::size_t chunk = std::min<std::size_t>(size.value() - at, kChunk);
+    body.resize(at + chunk);
+    auto [bec, bn] = co_await asio::async_read(stream_, asio::buffer(body.data() + at, chunk), kTuple);
+    if (bec) co_return ended(bec, "frame");
+  }
+  tcp.expires_never();
   AgentFrame frame;
   if (!frame.ParseFromString(body)) {
     shared_.metrics.Reject("malformed").Increment();
@@ -150,6 +206,9 @@ asio::awaitable<std::optional<AgentFrame>> Session::ReadFrame() {
 }
 
 asio::awaitable<void> Session::WaitForWindow() {
+  if (unacked_ >= shared_.options.max_unacked_batches && !draining_ && !closed_) {
+    shared_.metrics.window_full.Increment();
+  }
   while (unacked_ >= shared_.options.max_unacked_batches && !draining_ && !closed_) {
     wake_.expires_at(asio::steady_timer::time_point::max());
     co_await wake_.async_wait(kTuple);
@@ -250,48 +309,67 @@ asio::awaitable<bool> Session::OnBatch(const uplink::v1::BatchFrame& frame) {
     SendError(uplink::v1::ERROR_CODE_UNKNOWN_CATALOG, 0, "batch: before hello or catalog ack", true);
     co_return false;
   }
+  const auto& o = shared_.options;
+  std::string decompressed;
+  auto bytes = BatchBytes(frame, o.max_frame_bytes, &decompressed);
+  if (!bytes) {
+    // The batch's seq is inside what cannot be decoded: the frame is broken, not one batch.
+    shared_.metrics.Reject("compression").Increment();
+    SendError(uplink::v1::ERROR_CODE_MALFORMED_FRAME, 0, bytes.error().message(), true);
+    co_return false;
+  }
   telemetry::v1::Batch batch;
-  if (!batch.ParseFromString(frame.batch())) {
+  if (!batch.ParseFromArray(bytes.value().data(), static_cast<int>(bytes.value().size()))) {
     shared_.metrics.Reject("malformed").Increment();
     SendError(uplink::v1::ERROR_CODE_MALFORMED_FRAME, 0, "batch: not a telemetry Batch", true);
     co_return false;
   }
-  const auto& o = shared_.options;
   BatchLimits limits{NowMicros(), std::chrono::duration_cast<std::chrono::microseconds>(o.max_batch_age).count(),
                      std::chrono::duration_cast<std::chrono::microseconds>(o.max_clock_skew).count(),
                      o.max_samples_per_batch};
   Rejection rejection;
-  auto samples = ValidateBatch(batch, stream_id_, catalog_hash_, limits, &rejection);
+  auto samples = ValidateBatch(batch, Connection{*vin_, stream_id_, catalog_hash_}, limits, &rejection);
   if (!samples) {
     shared_.metrics.Reject(rejection.reason).Increment();
     SendError(uplink::v1::ERROR_CODE_INVALID_BATCH, batch.seq(), rejection.message, false);
     co_return true;
   }
   telemetry::v1::TelemetryRecord record;
-  record.set_batch(frame.batch());
+  // The uncompressed Batch exactly as the vehicle serialized it.
+  if (frame.compression() == uplink::v1::COMPRESSION_NONE) {
+    record.set_batch(frame.batch());
+  } else {
+    record.set_batch(std::move(decompressed));
+  }
   record.set_vin(vin_->str());
   record.set_ingest_node(o.node_name);
   record.set_received_time_us(limits.now_us);
   const std::string value = record.SerializeAsString();
   const std::uint64_t seq = batch.seq();
-  const auto started = std::chrono::steady_clock::now();
+  const std::size_t sample_count = samples.value();
   for (;;) {
+    const auto started = std::chrono::steady_clock::now();
     auto status = shared_.producer.Produce(
         o.telemetry_topic, vin_->str(), value,
-        [self = shared_from_this(), seq, started](Status delivered) {
-          asio::post(self->stream_.get_executor(), [self, seq, started, delivered] {
+        [self = shared_from_this(), seq, sample_count, started](Status delivered) {
+          // On the producer's poll thread: measure here, act on the strand.
+          if (delivered) {
+            const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+            self->shared_.metrics.produce_latency_seconds.Observe(took.count());
+          }
+          asio::post(self->stream_.get_executor(), [self, seq, sample_count, delivered] {
             --self->unacked_;
             self->shared_.metrics.unacked_batches.Decrement();
             if (delivered) {
-              const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-              self->shared_.metrics.produce_latency_seconds.Observe(took.count());
               self->shared_.metrics.batches_acked.Increment();
+              self->shared_.metrics.signals_acked.Increment(static_cast<double>(sample_count));
               IngestFrame out;
               out.mutable_ack()->set_stream_id(self->stream_id_);
               out.mutable_ack()->set_seq(seq);
               self->Send(out);
             } else {
               // Not acked: the agent resends it after it reconnects.
+              self->shared_.metrics.batches_undelivered.Increment();
               spdlog::warn("msg=\"batch not delivered\" seq={} error=\"{}\"", seq, delivered.error().message());
             }
             self->Wake();
@@ -309,7 +387,7 @@ asio::awaitable<bool> Session::OnBatch(const uplink::v1::BatchFrame& frame) {
   ++unacked_;
   shared_.metrics.unacked_batches.Increment();
   shared_.metrics.batches_in.Increment();
-  shared_.metrics.signals_in.Increment(static_cast<double>(samples.value()));
+  shared_.metrics.signals_in.Increment(static_cast<double>(sample_count));
   co_return true;
 }
 
@@ -345,6 +423,7 @@ void Session::WriteNext() {
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                       self->outbox_.pop_front();
                       if (ec) {
+                        if (ec == beast::error::timeout) self->shared_.metrics.Timeout("write").Increment();
                         self->outbox_.clear();
                         self->writing_ = false;
                         self->closed_ = true;

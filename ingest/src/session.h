@@ -1,11 +1,13 @@
 // One vehicle connection: TLS handshake, identity from the certificate, then frames in, records
 // to Kafka, acks out after delivery. Everything of a session runs on its own strand; Kafka's
 // delivery reports are posted to it. Lifetime: shared_ptr, held by its coroutine and by pending
-// delivery callbacks.
+// delivery callbacks. Deadlines: the handshake, the wait for a frame to begin (idle), each frame
+// from its first byte to its last, and each write.
 #pragma once
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,16 +35,23 @@ struct SessionShared {
   KafkaProducer& producer;
   IngestMetrics& metrics;
   CatalogRegistry& catalogs;
+  // The TLS context new handshakes use now (a reload replaces it). Thread-safe.
+  std::function<std::shared_ptr<boost::asio::ssl::context>()> current_tls;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& ssl, SessionShared& shared);
+  // Keeps `ssl` (the TLS context current at accept) for its whole life.
+  Session(boost::asio::ip::tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> ssl,
+          SessionShared& shared);
   ~Session();
 
   void Start();
   // Stop reading; deliver and ack what was accepted; then close. Any thread.
   void Drain();
+  // Verifies the connection's certificate again against `ssl` (a reloaded context); when that
+  // fails (a new CRL revokes it), closes the connection as Drain does. Any thread.
+  void Recheck(std::shared_ptr<boost::asio::ssl::context> ssl);
 
  private:
   using Stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
@@ -62,7 +71,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void Send(const uplink::v1::IngestFrame& frame);
   void WriteNext();
   void Wake();
+  void StopReading();
 
+  std::shared_ptr<boost::asio::ssl::context> ssl_;  // outlives stream_
   Stream stream_;
   SessionShared& shared_;
   boost::asio::steady_timer wake_;  // cancelled to wake the reader: an ack arrived

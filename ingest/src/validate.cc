@@ -25,15 +25,41 @@ Error Reject(Rejection* r, std::string reason, std::string message) {
 
 }  // namespace
 
-Result<std::size_t> ValidateBatch(const telemetry::v1::Batch& batch, const std::string& stream_id,
-                                  const std::string& catalog_hash, const BatchLimits& limits,
-                                  Rejection* rejection) {
+std::string Printable(std::string_view text, std::size_t max_chars) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (i == max_chars) {
+      out += "...";
+      break;
+    }
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\' && c != '\'') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+Result<std::size_t> ValidateBatch(const telemetry::v1::Batch& batch, const Connection& connection,
+                                  const BatchLimits& limits, Rejection* rejection) {
   const std::string where = "batch seq " + std::to_string(batch.seq());
-  if (batch.stream_id() != stream_id) {
+  if (batch.vin().empty()) {
+    return Reject(rejection, "vin", where + ": no vin; it must be the certificate's, " + connection.vin.str());
+  }
+  if (batch.vin() != connection.vin.str()) {
+    return Reject(rejection, "vin", where + ": vin '" + Printable(batch.vin()) + "' is not the certificate's, " +
+                                        connection.vin.str());
+  }
+  if (batch.stream_id() != connection.stream_id) {
     return Reject(rejection, "stream", where + ": stream id differs from the connection's hello");
   }
   if (batch.seq() == 0) return Reject(rejection, "seq", "batch: seq must be at least 1");
-  if (batch.catalog_hash() != catalog_hash) {
+  if (batch.catalog_hash() != connection.catalog_hash) {
     return Reject(rejection, "catalog", where + ": catalog hash differs from the connection's hello");
   }
   if (batch.series_size() == 0) return Reject(rejection, "shape", where + ": no series");

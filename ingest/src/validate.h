@@ -3,8 +3,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "canvoy/common/error.h"
+#include "canvoy/common/ids.h"
 #include "canvoy/telemetry/v1/telemetry.pb.h"
 
 namespace canvoy::ingest {
@@ -18,14 +20,24 @@ struct BatchLimits {
 
 // Why a batch was rejected: a short label for metrics and a message for the agent.
 struct Rejection {
-  std::string reason;   // metric label: "stream", "seq", "catalog", "shape", "time", "size"
+  std::string reason;   // metric label: "vin", "stream", "seq", "catalog", "shape", "time", "size"
   std::string message;  // names the series and sample where it applies
 };
 
-// Returns the number of samples, or why the batch is invalid. `stream_id` and `catalog_hash`
-// are the connection's, from its hello.
-Result<std::size_t> ValidateBatch(const telemetry::v1::Batch& batch, const std::string& stream_id,
-                                  const std::string& catalog_hash, const BatchLimits& limits,
-                                  Rejection* rejection);
+// What a batch is checked against: the connection's certificate VIN, and its hello.
+struct Connection {
+  const Vin& vin;
+  const std::string& stream_id;
+  const std::string& catalog_hash;
+};
+
+// Returns the number of samples, or why the batch is invalid. A batch must name the
+// certificate's VIN (an empty vin is refused too); the message quotes what it claimed, escaped.
+Result<std::size_t> ValidateBatch(const telemetry::v1::Batch& batch, const Connection& connection,
+                                  const BatchLimits& limits, Rejection* rejection);
+
+// `text` for a log line or an error message: at most `max_chars` characters of it, each byte
+// outside printable ASCII (and quotes, backslashes) as \xNN, "..." when cut.
+std::string Printable(std::string_view text, std::size_t max_chars = 40);
 
 }  // namespace canvoy::ingest

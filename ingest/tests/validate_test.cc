@@ -6,10 +6,12 @@ namespace canvoy::ingest {
 namespace {
 
 constexpr std::int64_t kNow = 1'800'000'000'000'000;
+constexpr const char* kVin = "CNVYS000000000001";
 
 class ValidateBatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    batch_.set_vin(kVin);
     batch_.set_stream_id(std::string(16, 's'));
     batch_.set_seq(7);
     batch_.set_catalog_hash(std::string(32, 'h'));
@@ -23,8 +25,11 @@ class ValidateBatchTest : public ::testing::Test {
   }
   Result<std::size_t> Check() {
     BatchLimits limits{kNow, 3'600'000'000, 300'000'000, 1000};
-    return ValidateBatch(batch_, std::string(16, 's'), std::string(32, 'h'), limits, &rejection_);
+    return ValidateBatch(batch_, Connection{vin_, stream_id_, catalog_hash_}, limits, &rejection_);
   }
+  const Vin vin_ = Vin::Parse(kVin).value();
+  const std::string stream_id_ = std::string(16, 's');
+  const std::string catalog_hash_ = std::string(32, 'h');
   telemetry::v1::Batch batch_;
   Rejection rejection_;
 };
@@ -65,6 +70,36 @@ TEST_F(ValidateBatchTest, RejectsSeqZero) {
   batch_.set_seq(0);
   ASSERT_FALSE(Check());
   EXPECT_EQ(rejection_.reason, "seq");
+}
+
+TEST_F(ValidateBatchTest, RejectsAnotherVinNamingBoth) {
+  batch_.set_vin("CNVYS000000000002");
+  ASSERT_FALSE(Check());
+  EXPECT_EQ(rejection_.reason, "vin");
+  EXPECT_NE(rejection_.message.find("CNVYS000000000002"), std::string::npos) << rejection_.message;
+  EXPECT_NE(rejection_.message.find(kVin), std::string::npos) << rejection_.message;
+}
+
+TEST_F(ValidateBatchTest, RejectsEmptyVin) {
+  batch_.clear_vin();
+  ASSERT_FALSE(Check());
+  EXPECT_EQ(rejection_.reason, "vin");
+  EXPECT_NE(rejection_.message.find("no vin"), std::string::npos) << rejection_.message;
+}
+
+TEST_F(ValidateBatchTest, QuotesAClaimedVinEscapedAndCut) {
+  batch_.set_vin(std::string("A\n\"") + std::string(100, 'B'));
+  ASSERT_FALSE(Check());
+  EXPECT_EQ(rejection_.message.find('\n'), std::string::npos) << rejection_.message;
+  EXPECT_NE(rejection_.message.find("A\\x0a\\x22BBB"), std::string::npos) << rejection_.message;
+  EXPECT_NE(rejection_.message.find("...'"), std::string::npos) << rejection_.message;
+  EXPECT_LT(rejection_.message.size(), 150u) << rejection_.message;
+}
+
+TEST(PrintableTest, KeepsPrintableAsciiAndEscapesTheRest) {
+  EXPECT_EQ(Printable("AB c"), "AB c");
+  EXPECT_EQ(Printable(std::string("\x00\xff\\", 3)), "\\x00\\xff\\x5c");
+  EXPECT_EQ(Printable("abcdef", 3), "abc...");
 }
 
 }  // namespace

@@ -29,8 +29,22 @@ Status CreateCa(const std::filesystem::path& dir, const std::string& common_name
 Status Issue(const std::filesystem::path& ca_dir, const CertificateSpec& spec,
              const std::filesystem::path& stem);
 
+// A certificate's validity, relative to now.
+struct Validity {
+  std::chrono::seconds not_before{-std::chrono::hours(1)};
+  std::chrono::seconds not_after{std::chrono::hours(24 * 825)};
+};
+
 // The vehicle certificate for `vin`: CN=<vin> and SAN URI urn:canvoy:vin:<vin>, written to
-// <ca_dir>/vehicles/<vin>.{crt,key}.
-Status IssueVehicle(const std::filesystem::path& ca_dir, const std::string& vin);
+// <ca_dir>/vehicles/<vin>.{crt,key}. Tests pass a validity in the past to make an expired one.
+Status IssueVehicle(const std::filesystem::path& ca_dir, const std::string& vin,
+                    const Validity& validity = {});
+
+// Adds each certificate (PEM, issued by the CA in ca_dir) to the certificate revocation list
+// `crl` (PEM) and signs the list again with the CA: created when absent; lastUpdate now,
+// nextUpdate now + `valid_for`, CRL number one more. An empty list creates or refreshes the CRL.
+// The file is replaced by a rename, so a reader never sees half of it.
+Status Revoke(const std::filesystem::path& ca_dir, const std::vector<std::filesystem::path>& certificates,
+              const std::filesystem::path& crl, std::chrono::seconds valid_for = std::chrono::hours(24 * 30));
 
 }  // namespace canvoy::pki

@@ -23,6 +23,11 @@ class IngestServer {
   virtual Status Start() = 0;
   virtual std::uint16_t port() const = 0;
   virtual std::uint16_t metrics_port() const = 0;
+  // Reads the TLS files again (server certificate and key, CA, CRL) for new handshakes; open
+  // connections stay, except those whose certificate the new CRL revokes, which are closed.
+  // Session tickets issued before stay valid. On error (it names the file) the current files
+  // stay in use. One caller at a time, on any thread (main calls it on SIGHUP).
+  virtual Status ReloadTls() = 0;
   // Stops accepting, stops reading, waits (bounded) for Kafka to deliver what was accepted, acks
   // it, closes connections and joins the threads.
   virtual void Shutdown() = 0;
