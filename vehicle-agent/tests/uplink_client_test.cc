@@ -111,8 +111,6 @@ TEST(UplinkClientTest, ReconnectsResumeTheTlsSessionAndEveryBatchIsAcked) {
   ASSERT_TRUE(pki::IssueVehicle(dir, vin));
   auto server_ssl = tls::MakeServerContext({dir / "ca.crt", dir / "server.crt", dir / "server.key"});
   ASSERT_TRUE(server_ssl) << server_ssl.error().message();
-  const unsigned char id_context[] = "canvoy-test";
-  SSL_CTX_set_session_id_context(server_ssl.value().native_handle(), id_context, sizeof(id_context) - 1);
   auto client_ssl = tls::MakeClientContext(
       {dir / "ca.crt", dir / "vehicles" / (vin + ".crt"), dir / "vehicles" / (vin + ".key")});
   ASSERT_TRUE(client_ssl) << client_ssl.error().message();
