@@ -5,6 +5,7 @@
 #   kafka.sh fetch                                    download the jars once into the cache
 #   kafka.sh start --dir DIR [--topics-partitions N]  fresh broker in DIR; prints 127.0.0.1:PORT
 #   kafka.sh stop --dir DIR                           stop it; no error when nothing runs
+#   kafka.sh restart --dir DIR                        start DIR's stopped broker again, same port and data
 #   kafka.sh status --dir DIR                         exit 0 when it runs
 #
 # DIR/bootstrap holds "127.0.0.1:PORT" and exists only while a started broker is ready.
@@ -20,7 +21,7 @@ readonly LIBS="$CACHE/libs"
 readonly START_TIMEOUT_S=90 STOP_TIMEOUT_S=30
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
-usage() { sed -n '5,8s/^# //p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '5,9s/^# //p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 
 # True when PID runs and is not a zombie (a broker that dies while start waits becomes one).
 alive() {
@@ -62,13 +63,17 @@ cmd_fetch() {
   mkdir -p "$CACHE"
   exec {lock}>"$CACHE/.lock"
   flock "$lock"  # concurrent starts must not fetch into one folder
-  [[ -f $LIBS/.complete && $(<"$LIBS/.complete") == "$stamp" ]] && return 0
-  rm -rf "$LIBS"
-  echo "kafka.sh: fetching Kafka $KAFKA_VERSION jars into $LIBS" >&2
-  # Quiet on success (Maven 3.8 -q still prints colour codes), everything on failure.
-  out=$(mvn -B -q -f "$POM" dependency:copy-dependencies -DoutputDirectory="$LIBS" 2>&1) ||
-    { echo "$out" >&2; die "fetching the Kafka jars failed"; }
-  echo "$stamp" >"$LIBS/.complete"
+  if [[ ! -f $LIBS/.complete || $(<"$LIBS/.complete") != "$stamp" ]]; then
+    rm -rf "$LIBS"
+    echo "kafka.sh: fetching Kafka $KAFKA_VERSION jars into $LIBS" >&2
+    # Quiet on success (Maven 3.8 -q still prints colour codes), everything on failure.
+    out=$(mvn -B -q -f "$POM" dependency:copy-dependencies -DoutputDirectory="$LIBS" 2>&1) ||
+      { echo "$out" >&2; die "fetching the Kafka jars failed"; }
+    echo "$stamp" >"$LIBS/.complete"
+  fi
+  # Released here, not at exit: a broker started later would inherit the descriptor and hold the
+  # lock for its whole life, blocking every other start.
+  exec {lock}>&-
 }
 
 write_configs() {
@@ -136,6 +141,41 @@ create_topic() {
   echo "kafka.sh: topic $topic ready, $partitions partition(s) $*" >&2
 }
 
+# Runs the broker configured in DIR and waits until it is ready; exits on failure.
+launch() {
+  local dir=$1 port=$2 pid
+  # setsid: the broker leads its own process group, which stop signals as a whole.
+  setsid java -Xms256m -Xmx512m -Djava.awt.headless=true -cp "$LIBS/*" \
+    -Dlog4j.configuration="file:$dir/log4j.properties" \
+    kafka.Kafka "$dir/server.properties" </dev/null >>"$dir/broker.log" 2>&1 &
+  pid=$!
+  echo "$pid" >"$dir/broker.pid"
+  if ! wait_ready "$dir" "$pid" "$port"; then
+    echo "--- last 40 lines of $dir/broker.log:" >&2
+    tail -n 40 "$dir/broker.log" >&2
+    kill_group "$pid"
+    rm -f "$dir/broker.pid"
+    exit 1
+  fi
+}
+
+# The same broker again after a stop (or a crash): its port, cluster and data are kept, so
+# clients configured with its address reconnect by themselves.
+cmd_restart() {
+  local dir=$1 port
+  [[ -f $dir/server.properties && -d $dir/data ]] || die "no broker was started in $dir"
+  dir=$(cd "$dir" && pwd)
+  cmd_stop "$dir"
+  port=$(sed -n 's/^listeners=PLAINTEXT:\/\/127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$dir/server.properties")
+  [[ -n $port ]] || die "cannot read the broker's port from $dir/server.properties"
+  # A fresh log: readiness is read from it. The previous run's log stays beside it.
+  [[ -f $dir/broker.log ]] && mv "$dir/broker.log" "$dir/broker.log.$(date +%s%N)"
+  launch "$dir" "$port"
+  echo "127.0.0.1:$port" >"$dir/bootstrap.tmp"
+  mv "$dir/bootstrap.tmp" "$dir/bootstrap"
+  cat "$dir/bootstrap"
+}
+
 cmd_start() {
   local dir=$1 partitions=$2 pid
   [[ $partitions =~ ^[1-9][0-9]*$ ]] || die "--topics-partitions must be a positive integer"
@@ -147,7 +187,7 @@ cmd_start() {
     return 0
   fi
   cmd_fetch
-  rm -rf "$dir/data" "$dir/bootstrap" "$dir/broker.pid"  # every start is a fresh, empty cluster
+  rm -rf "$dir/data" "$dir/bootstrap" "$dir/broker.pid" "$dir/broker.log"  # every start is a fresh, empty cluster
 
   # Two free loopback ports, and a cluster id as Kafka makes one (base64url of 16 random bytes,
   # never starting with '-'): one Python start instead of a JVM start.
@@ -164,19 +204,7 @@ print(*(s.getsockname()[1] for s in socks), cid)')
   run_tool "$dir" kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" ||
     die "formatting $dir/data failed"
 
-  # setsid: the broker leads its own process group, which stop signals as a whole.
-  setsid java -Xms256m -Xmx512m -Djava.awt.headless=true -cp "$LIBS/*" \
-    -Dlog4j.configuration="file:$dir/log4j.properties" \
-    kafka.Kafka "$dir/server.properties" </dev/null >"$dir/broker.log" 2>&1 &
-  pid=$!
-  echo "$pid" >"$dir/broker.pid"
-  if ! wait_ready "$dir" "$pid" "$port"; then
-    echo "--- last 40 lines of $dir/broker.log:" >&2
-    tail -n 40 "$dir/broker.log" >&2
-    kill_group "$pid"
-    rm -f "$dir/broker.pid"
-    exit 1
-  fi
+  launch "$dir" "$port"
 
   # Both topics at once: each TopicCommand is a JVM start of a second or two.
   local bootstrap="127.0.0.1:$port" telemetry catalog failed=0
@@ -222,6 +250,7 @@ main() {
     fetch) cmd_fetch ;;
     start) cmd_start "${dir:?start needs --dir DIR}" "$partitions" ;;
     stop) cmd_stop "${dir:?stop needs --dir DIR}" ;;
+    restart) cmd_restart "${dir:?restart needs --dir DIR}" ;;
     status) cmd_status "${dir:?status needs --dir DIR}" ;;
     *) usage ;;
   esac

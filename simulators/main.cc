@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
       ("iface", po::value(&o.agent.interface), "replay only this interface's frames")
       ("ingest", po::value(&ingest)->required(), "ingest HOST:PORT")
       ("io-threads", po::value(&o.io_threads)->default_value(o.io_threads), "threads for the uplinks")
+      ("replay-speed", po::value(&o.agent.replay_speed)->default_value(0),
+       "replay pace: 0 as fast as it decodes, 1 real time, 2 twice as fast")
       ("summary", po::value(&summary_path), "write per-vehicle counts as JSON to FILE")
       ("log-level", po::value(&log_level)->default_value("warn"), "trace, debug, info, warn, error");
   po::variables_map vm;
@@ -62,8 +64,13 @@ int main(int argc, char** argv) {
               << (r.error.empty() ? "" : "  ERROR: " + r.error) << "\n";
     samples += r.summary.samples;
     failed += r.error.empty() ? 0 : 1;
-    vehicles.push_back(json::object{{"vin", r.vin}, {"samples", r.summary.samples},
-                                    {"batches", r.summary.batches}, {"error", r.error}});
+    vehicles.push_back(json::object{{"vin", r.vin},
+                                    {"samples", r.summary.samples},
+                                    {"batches", r.summary.batches},
+                                    {"connects", r.summary.connects},
+                                    {"resumed_connections", r.summary.resumed_connections},
+                                    {"spooled_digest", {{"count", r.summary.spooled.count}, {"sum", r.summary.spooled.sum}}},
+                                    {"error", r.error}});
   }
   std::cout << results.value().size() << " vehicles, " << samples << " samples sent and acknowledged"
             << (failed ? ", " + std::to_string(failed) + " vehicles failed" : "") << "\n";

@@ -225,7 +225,7 @@ TEST_F(EndToEndTest, VehicleWithCertificateFromAnotherCaIsRefusedAndCounted) {
   ASSERT_TRUE(WaitUntil(
       [&] {
         metrics = testing::HttpGet(metrics_port, "/metrics").second;
-        return metrics.find("canvoy_ingest_handshakes_total{result=\"certificate_invalid\"} 2") != std::string::npos;
+        return metrics.find("canvoy_ingest_handshakes_total{result=\"unknown_ca\"} 2") != std::string::npos;
       },
       30s))
       << metrics;

@@ -22,6 +22,7 @@
 
 #include "canvoy/telemetry/v1/telemetry.pb.h"
 #include "spool/spool_format.h"
+#include "uplink/batch_codec.h"
 #include "support/kafka_fixture.h"
 #include "support/process.h"
 #include "support/topics.h"
@@ -203,7 +204,12 @@ void CollectSpooled(const fs::path& spool_dir, const std::string& stream_id_hex,
   auto contents = agent::spool::ReadSpoolDirectory(spool_dir);
   ASSERT_TRUE(contents) << contents.error().message();
   *unacked += contents.value().batches.size() - contents.value().acked.size();
-  for (const auto& [seq, payload] : contents.value().batches) {
+  for (const auto& [seq, frame] : contents.value().batches) {
+    // The spool holds the batch as it travels (a BatchFrame, zstd-compressed); Kafka holds the
+    // serialized Batch inside it.
+    auto unwrapped = agent::UnwrapBatchFrame(frame, 64u << 20);
+    ASSERT_TRUE(unwrapped) << "spooled seq " << seq << ": " << unwrapped.error().message();
+    const std::string& payload = unwrapped.value();
     telemetry::v1::Batch batch;
     ASSERT_TRUE(batch.ParseFromString(payload)) << "spooled seq " << seq << " is not a Batch";
     ASSERT_EQ(batch.seq(), seq);
@@ -355,10 +361,12 @@ TEST_F(SpoolCrashTest, CorruptSpoolTailIsCutReportedAndNotSent) {
   EXPECT_FALSE(stored.count(torn.seq)) << "the torn batch was sent";
   EXPECT_FALSE(stored.count(bad.seq)) << "the corrupt batch was sent";
   // Everything else the killed agent had spooled is in Kafka, byte for byte.
-  for (const auto& [seq, payload] : before.value().batches) {
+  for (const auto& [seq, frame] : before.value().batches) {
     if (seq == torn.seq || seq == bad.seq) continue;
+    auto payload = agent::UnwrapBatchFrame(frame, 64u << 20);
+    ASSERT_TRUE(payload) << "spooled seq " << seq << ": " << payload.error().message();
     const auto it = stored.find(seq);
-    EXPECT_TRUE(it != stored.end() && it->second.count(payload))
+    EXPECT_TRUE(it != stored.end() && it->second.count(payload.value()))
         << "spooled seq " << seq << " is missing";
   }
   for (const auto& [seq, contents] : stored) EXPECT_EQ(contents.size(), 1u) << "seq " << seq;

@@ -1,5 +1,7 @@
 #include "canvoy/agent/agent.h"
 
+#include <openssl/ssl.h>
+
 #include <limits>
 #include <thread>
 
@@ -14,6 +16,7 @@
 #include "collect/collector.h"
 #include "spool/disk_spool.h"
 #include "spool/memory_spool.h"
+#include "uplink/batch_codec.h"
 #include "uplink/uplink_client.h"
 
 namespace canvoy::agent {
@@ -52,6 +55,7 @@ struct Agent::State {
   Decoder decoder;
   BuiltCatalog catalog;
   std::unique_ptr<Spool> spool;  // DiskSpool with spool_dir, else MemorySpool
+  std::string vin;               // from the vehicle certificate; every batch names it
 };
 
 Agent::Agent(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -78,6 +82,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options, boost:
   CANVOY_RETURN_IF_ERROR(Collector::Create(catalog.catalog));  // checks the triggers once, up front
   CANVOY_ASSIGN_OR_RETURN(auto decoder, Decoder::Create(std::move(databases)));
   CANVOY_ASSIGN_OR_RETURN(auto ssl, tls::MakeClientContext(options.tls));
+  CANVOY_ASSIGN_OR_RETURN(const Vin vin, tls::VinFromCertificate(SSL_CTX_get0_certificate(ssl.native_handle())));
   std::unique_ptr<Spool> spool;
   if (options.spool_dir.empty()) {
     spool = std::make_unique<MemorySpool>();
@@ -86,7 +91,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options, boost:
   }
   auto state = std::unique_ptr<State>(new State{options, &io,
                                                 std::make_unique<boost::asio::ssl::context>(std::move(ssl)),
-                                                std::move(decoder), std::move(catalog), std::move(spool)});
+                                                std::move(decoder), std::move(catalog), std::move(spool), vin.str()});
   return std::unique_ptr<Agent>(new Agent(std::move(state)));
 }
 
@@ -156,10 +161,13 @@ Result<AgentSummary> Agent::Run() {
   const std::int64_t base = o.time_base_us != 0 ? o.time_base_us : NowMicros();
   const std::int64_t max_age_us = std::chrono::duration_cast<std::chrono::microseconds>(o.batch_max_age).count();
   std::optional<std::int64_t> first_log_us;
+  BatchEncoder encoder(BatchCompression{.enabled = o.compress_batches});
   auto seal = [&]() -> Status {
     const std::uint64_t seq = spool.NextSeq();
-    CANVOY_RETURN_IF_ERROR(spool.Append(
-        seq, builder.Seal(spool.stream_id(), seq, state_->catalog.hash).SerializeAsString(), kBatchPriority));
+    telemetry::v1::Batch batch = builder.Seal(spool.stream_id(), seq, state_->catalog.hash);
+    batch.set_vin(state_->vin);
+    CANVOY_RETURN_IF_ERROR(spool.Append(seq, encoder.Encode(batch), kBatchPriority));
+    summary.spooled.Add(batch);
     ++summary.batches;
     return OkStatus();
   };
@@ -218,6 +226,7 @@ Result<AgentSummary> Agent::Run() {
   summary.batches_acked = uplink->stats().batches_acked;
   summary.batches_rejected = uplink->stats().batches_rejected;
   summary.connects = uplink->stats().connects;
+  summary.resumed_connections = uplink->stats().resumed_connections;
   for (const auto& desc : state_->catalog.catalog.signals()) {
     const auto& last = sink.last();
     if (desc.id() >= last.size() || !last[desc.id()].seen) continue;

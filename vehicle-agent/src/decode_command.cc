@@ -155,7 +155,8 @@ Status DecodeLog(const Decoder& decoder, const DecodeOptions& options,
           collected->Find(decoded.message_ref(), signal.signal_index) == SignalIdMap::kNone) {
         continue;
       }
-      writer.Row(reader.last_timestamp_text(), iface, frame, *decoded.message(), signal);
+      writer.Row(reader.last_timestamp_text(), iface, frame, *decoded.message(), signal,
+                 decoded.source_address());
     }
   }
   if (!writer.Flush()) return Error(Errc::kIo, "stdout: write failed");

@@ -89,11 +89,12 @@ void RowWriter::Header() {
 }
 
 void RowWriter::Row(std::string_view timestamp, std::string_view interface_name,
-                    const CanFrame& frame, const DbcMessage& message, const DecodedSignal& signal) {
+                    const CanFrame& frame, const DbcMessage& message, const DecodedSignal& signal,
+                    std::optional<std::uint8_t> source_address) {
   if (format_ == OutputFormat::kCsv) {
     CsvRow(timestamp, interface_name, frame, message, signal);
   } else {
-    JsonRow(timestamp, interface_name, frame, message, signal);
+    JsonRow(timestamp, interface_name, frame, message, signal, source_address);
   }
   if (buffer_.size() >= kFlushBytes) Flush();
 }
@@ -121,7 +122,7 @@ void RowWriter::CsvRow(std::string_view timestamp, std::string_view interface_na
 
 void RowWriter::JsonRow(std::string_view timestamp, std::string_view interface_name,
                         const CanFrame& frame, const DbcMessage& message,
-                        const DecodedSignal& signal) {
+                        const DecodedSignal& signal, std::optional<std::uint8_t> source_address) {
   buffer_.append("{\"timestamp\":");
   AppendJsonString(timestamp, &buffer_);
   buffer_.append(",\"timestamp_us\":");
@@ -130,7 +131,13 @@ void RowWriter::JsonRow(std::string_view timestamp, std::string_view interface_n
   AppendJsonString(interface_name, &buffer_);
   buffer_.append(",\"frame_id\":\"");
   AppendFrameId(frame.id, frame.extended, &buffer_);
-  buffer_.append("\",\"message\":");
+  buffer_.append("\",");
+  if (source_address) {
+    buffer_.append("\"source_address\":");
+    AppendNumber(static_cast<std::int64_t>(*source_address), &buffer_);
+    buffer_.push_back(',');
+  }
+  buffer_.append("\"message\":");
   AppendJsonString(message.name, &buffer_);
   buffer_.append(",\"signal\":");
   AppendJsonString(message.signals[signal.signal_index].name, &buffer_);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,8 +29,11 @@ class RowWriter {
   RowWriter(std::FILE* out, OutputFormat format) : out_(out), format_(format) {}
 
   void Header();  // CSV: timestamp,interface,frame_id,message,signal,raw,physical,label
+  // `source_address`: a J1939 frame's sender, written as "source_address" in JSON lines (the CSV
+  // columns are fixed).
   void Row(std::string_view timestamp, std::string_view interface_name, const CanFrame& frame,
-           const DbcMessage& message, const DecodedSignal& signal);
+           const DbcMessage& message, const DecodedSignal& signal,
+           std::optional<std::uint8_t> source_address = std::nullopt);
   // Writes what is buffered; false when the stream reported an error.
   bool Flush();
 
@@ -40,7 +44,8 @@ class RowWriter {
   void CsvRow(std::string_view timestamp, std::string_view interface_name, const CanFrame& frame,
               const DbcMessage& message, const DecodedSignal& signal);
   void JsonRow(std::string_view timestamp, std::string_view interface_name, const CanFrame& frame,
-               const DbcMessage& message, const DecodedSignal& signal);
+               const DbcMessage& message, const DecodedSignal& signal,
+               std::optional<std::uint8_t> source_address);
 
   std::FILE* out_;
   OutputFormat format_;

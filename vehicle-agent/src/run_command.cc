@@ -28,9 +28,11 @@ json::object SummaryJson(const AgentSummary& s) {
           {"unknown_ids", s.unknown_ids}, {"malformed_lines", s.malformed_lines},
           {"samples", s.samples},     {"batches", s.batches},
           {"batches_acked", s.batches_acked}, {"batches_rejected", s.batches_rejected},
-          {"connects", s.connects},   {"triggers_fired", s.triggers_fired},
+          {"connects", s.connects},   {"resumed_connections", s.resumed_connections},
+          {"triggers_fired", s.triggers_fired},
           {"spool_evicted_batches", s.spool_evicted_batches}, {"spool_evicted_bytes", s.spool_evicted_bytes},
           {"spool_corrupt_bytes_cut", s.spool_corrupt_bytes_cut},
+          {"spooled_digest", {{"count", s.spooled.count}, {"sum", s.spooled.sum}}},
           {"latest", std::move(latest)}};
 }
 

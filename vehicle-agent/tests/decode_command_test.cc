@@ -115,6 +115,27 @@ TEST(DecodeCommandTest, JsonLinesCarryTheSameFields) {
   EXPECT_EQ(CountLines(result.out), 3u);
 }
 
+TEST(DecodeCommandTest, JsonLinesReportTheJ1939SourceAddress) {
+  // cantools_j1939.dbc's Message1 is 0x15340201; sent by source 0x2A and with another priority
+  // it is still Message1, and the row names the sender.
+  const auto log = std::filesystem::temp_directory_path() / ("j1939-" + std::to_string(::getpid()) + ".log");
+  std::ofstream(log) << "(1.000000) can0 0D34022A#0100000000000000\n";
+  const auto result = RunDecode({"--dbc", CanData("dbc/cantools_j1939.dbc"), "--log", log.string(),
+                                 "--format", "jsonl"});
+  std::filesystem::remove(log);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_GE(CountLines(result.out), 1u) << result.err;
+  EXPECT_NE(result.out.find("\"frame_id\":\"0D34022A\",\"source_address\":42,\"message\":\"Message1\""),
+            std::string::npos)
+      << result.out;
+  // CSV keeps its fixed columns.
+  std::ofstream(log) << "(1.000000) can0 0D34022A#0100000000000000\n";
+  const auto csv = RunDecode({"--dbc", CanData("dbc/cantools_j1939.dbc"), "--log", log.string()});
+  std::filesystem::remove(log);
+  EXPECT_EQ(csv.out.find("source_address"), std::string::npos);
+  EXPECT_NE(csv.out.find(",0D34022A,Message1,"), std::string::npos) << csv.out;
+}
+
 TEST(DecodeCommandTest, RavPowertrainLogCounts) {
   const auto result = RunDecode({"--dbc", CanData("dbc/opendbc_toyota_new_mc_pt_generated.dbc"),
                                  "--log", CanData("logs/comma2k19_rav4_2017_seg40_can0_pt.log")});

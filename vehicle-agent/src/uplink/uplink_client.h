@@ -39,6 +39,10 @@ struct UplinkOptions {
   std::chrono::milliseconds backoff_max{30'000};
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds read_timeout{60};  // no frame from ingest for this long while waiting: reconnect
+  // TCP keep-alive: the first probe after this long without traffic, then every keepalive_idle/3,
+  // and the connection is declared dead after 3 unanswered probes. Keeps a cellular NAT mapping
+  // alive and finds a silently vanished peer while the agent waits for acks.
+  std::chrono::seconds keepalive_idle{30};
   // Give up after this many connection attempts in a row that fail; 0: never give up.
   std::uint32_t max_connect_attempts = 0;
 };
@@ -50,6 +54,7 @@ struct UplinkStats {
   std::atomic<std::uint64_t> batches_acked{0};
   std::atomic<std::uint64_t> batches_rejected{0};  // ingest refused them for good (counted, dropped)
   std::atomic<std::uint64_t> catalog_uploads{0};
+  std::atomic<std::uint64_t> resumed_connections{0};  // TLS handshakes that resumed a session
 };
 
 class UplinkClient : public std::enable_shared_from_this<UplinkClient> {
@@ -81,6 +86,8 @@ class UplinkClient : public std::enable_shared_from_this<UplinkClient> {
   boost::asio::awaitable<bool> WriteFrame(Stream& stream, const uplink::v1::AgentFrame& frame);
   boost::asio::awaitable<void> Wait(std::chrono::steady_clock::duration max);
   void Wake();
+  // OpenSSL's new-session callback: keeps the newest session ticket for the next connection.
+  static int OnNewSession(SSL* ssl, SSL_SESSION* session);
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::ssl::context& ssl_;
@@ -96,6 +103,9 @@ class UplinkClient : public std::enable_shared_from_this<UplinkClient> {
   bool reader_running_ = false;
   bool stopping_ = false;
   UplinkStats stats_;
+  // The newest TLS session ingest issued, offered on reconnect so the handshake resumes it
+  // (one round trip, no certificate exchange). On the strand only.
+  std::unique_ptr<SSL_SESSION, void (*)(SSL_SESSION*)> session_{nullptr, &SSL_SESSION_free};
   std::atomic<bool> gave_up_{false};
   std::atomic<bool> finished_{false};
 };

@@ -16,6 +16,7 @@
 
 #include "canvoy/agent/decoder.h"
 #include "canvoy/common/error.h"
+#include "canvoy/common/sample_digest.h"
 #include "canvoy/common/tls.h"
 
 namespace canvoy::agent {
@@ -49,6 +50,7 @@ struct AgentOptions {
   std::uint32_t max_connect_attempts = 0;         // failed attempts in a row before giving up; 0: never
   std::size_t batch_max_samples = 5000;           // a batch closes at this many samples...
   std::chrono::milliseconds batch_max_age{1000};  // ...or when its first sample is this old (log time)
+  bool compress_batches = true;                   // zstd (level 3) when it makes a batch smaller
   // Log time t maps to time_base_us + (t - first frame's t); 0 means the wall clock at start.
   std::int64_t time_base_us = 0;
   std::chrono::seconds drain_timeout{600};        // how long Run waits for the last acks
@@ -84,6 +86,8 @@ struct AgentSummary {
   std::uint64_t spool_evicted_batches = 0;    // dropped by the spool's byte cap
   std::uint64_t spool_evicted_bytes = 0;
   std::uint64_t spool_corrupt_bytes_cut = 0;  // torn or corrupt spool bytes cut, never sent
+  std::uint64_t resumed_connections = 0;  // reconnects that resumed a TLS session
+  SampleDigest spooled;  // every sample of every batch handed to the spool
   std::vector<Latest> latest;  // the newest sample of every signal seen, by name
 };
 
