@@ -124,7 +124,7 @@ TEST(UplinkClientTest, ReconnectsResumeTheTlsSessionAndEveryBatchIsAcked) {
     batch.set_seq(spool.NextSeq());
     uplink::v1::BatchFrame frame;
     frame.set_batch(batch.SerializeAsString());
-    spool.Append(batch.seq(), frame.SerializeAsString());
+    ASSERT_TRUE(spool.Append(batch.seq(), frame.SerializeAsString(), 100));
   }
   spool.Close();
 
