@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "support/http_client.h"
+#include "support/json_file.h"
 #include "support/kafka_fixture.h"
 #include "support/process.h"
 #include "support/telemetry_digest.h"
@@ -21,19 +22,11 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using testing::ChildProcess;
+using testing::ReadJson;
 using testing::ReadFirstLine;
 using testing::WaitUntil;
 
 const fs::path kData = CANVOY_SHARED_DATA_DIR;
-
-json::value ReadJson(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  boost::system::error_code ec;
-  json::value v = json::parse(text.str(), ec);
-  return ec ? json::value() : v;
-}
 
 // A Prometheus counter's value from a /metrics page; -1 when absent.
 double Metric(const std::string& page, const std::string& series) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "support/http_client.h"
+#include "support/json_file.h"
 #include "support/kafka_fixture.h"
 #include "support/process.h"
 #include "support/topics.h"
@@ -19,20 +20,12 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using testing::ChildProcess;
+using testing::ReadJson;
 using testing::ReadFirstLine;
 using testing::WaitUntil;
 
 const fs::path kData = CANVOY_SHARED_DATA_DIR;
 constexpr const char* kVin = "CNVYS000000000042";
-
-json::value ReadJson(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  boost::system::error_code ec;
-  json::value v = json::parse(text.str(), ec);
-  return ec ? json::value() : v;
-}
 
 // Exact comparison of two JSON numbers that came from int64, uint64 or double.
 bool SameNumber(const json::value& a, const json::value& b) {
