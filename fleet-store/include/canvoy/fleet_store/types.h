@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -37,6 +39,33 @@ struct VehicleSummary {
   std::uint64_t batch_count = 0;   // batches applied, duplicates excluded
   std::int64_t last_seen_us = 0;   // newest ingest receive time of an applied batch
 };
+
+// Vehicle attributes: model, region, fleet, software versions, tags, ... as imported or set.
+// Values are strings; queries compare them as numbers where both sides parse as numbers.
+using Attributes = std::map<std::string, std::string, std::less<>>;
+
+struct VehicleInfo {
+  VehicleSummary summary;  // counts are 0 for a vehicle known only by its attributes
+  Attributes attributes;
+};
+
+// Statistics of the numeric samples (bool as 0/1; strings and NaN are not counted) of one
+// signal in one time bucket. `first` is the value at the smallest timestamp (the smallest value
+// on a tie), `last` the value at the largest timestamp (the largest value on a tie), so that a
+// rollup does not depend on the order in which its samples arrived.
+struct Rollup {
+  std::uint64_t count = 0;
+  double min = 0;
+  double max = 0;
+  double sum = 0;
+  std::int64_t first_us = 0;
+  double first = 0;
+  std::int64_t last_us = 0;
+  double last = 0;
+  bool operator==(const Rollup&) const = default;
+};
+
+enum class RollupWidth { kMinute, kHour };
 
 struct VehicleLatest {
   VehicleSummary vehicle;

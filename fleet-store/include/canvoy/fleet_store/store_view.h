@@ -1,0 +1,46 @@
+// A consistent read view of the store (one RocksDB snapshot): what queries read.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+
+#include "canvoy/common/error.h"
+#include "canvoy/common/ids.h"
+#include "canvoy/fleet_store/types.h"
+
+namespace canvoy::fleet_store {
+
+// Obtained from Store::View(). Every method reads the same snapshot, so one query sees one state
+// of the store even while the writer applies rounds. Callbacks return false to stop early (a
+// query past its deadline, a page that is full); stopping is not an error. A view is used by one
+// thread at a time and must not outlive its Store.
+class StoreView {
+ public:
+  virtual ~StoreView() = default;
+
+  // Every vehicle that has data or attributes, in VIN order, starting after `after` when set.
+  virtual Status ForEachVehicle(const std::function<bool(const VehicleInfo&)>& fn,
+                                const std::optional<Vin>& after = std::nullopt) const = 0;
+  virtual Result<std::optional<VehicleInfo>> GetVehicle(const Vin& vin) const = 0;
+
+  // The newest sample of the signal (nullopt when the vehicle never sent it).
+  virtual Result<std::optional<LatestValue>> GetLatest(const Vin& vin,
+                                                       std::string_view signal) const = 0;
+
+  // Samples with from_us <= timestamp < to_us in time order; samples with equal timestamps are
+  // ordered by value, so the order never depends on arrival.
+  virtual Status ScanSamples(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                             std::int64_t to_us,
+                             const std::function<bool(const Sample&)>& fn) const = 0;
+
+  // Rollups of the minutes (or hours) whose start lies in [from_us, to_us), in time order; a
+  // bucket without numeric samples is skipped. `bucket_start_us` is a multiple of 60 s (3600 s).
+  virtual Status ScanRollups(
+      const Vin& vin, std::string_view signal, RollupWidth width, std::int64_t from_us,
+      std::int64_t to_us,
+      const std::function<bool(std::int64_t bucket_start_us, const Rollup&)>& fn) const = 0;
+};
+
+}  // namespace canvoy::fleet_store
