@@ -1,6 +1,7 @@
 // canvoy-fleet-store: wiring only.
 //   serve          consume telemetry into RocksDB and answer queries over HTTP
-//   query latest   ask a running store for one vehicle's latest values
+//   query ...      ask a running store (latest, samples, downsample, run)
+//   import, export, offsets, compact   offline commands on a database directory (cli/admin.h)
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -24,6 +26,7 @@
 #include "canvoy/fleet_store/query_service.h"
 #include "canvoy/fleet_store/sink.h"
 #include "canvoy/fleet_store/store.h"
+#include "cli/admin.h"
 
 namespace {
 
@@ -37,7 +40,9 @@ constexpr int kRuntimeError = 1;
 constexpr const char* kUsage =
     "usage: canvoy-fleet-store serve --db DIR --bootstrap HOST:PORT [options]\n"
     "       canvoy-fleet-store query latest --url http://HOST:PORT --vin VIN [--format "
-    "table|json|csv]";
+    "table|json|csv]\n"
+    "       canvoy-fleet-store import --db DIR [--samples FILE.csv] [--attributes FILE.csv]\n"
+    "       canvoy-fleet-store export|offsets|compact --db DIR";
 
 int Fail(int code, const Error& error) {
   std::cerr << "canvoy-fleet-store: " << error.message() << "\n";
@@ -52,6 +57,27 @@ struct ServeConfig {
   std::string log_level;
 };
 
+// "0,1,5" -> {0, 1, 5}; empty -> {} (the consumer group assigns).
+Result<std::vector<std::int32_t>> ParsePartitions(const std::string& text) {
+  std::vector<std::int32_t> out;
+  if (text.empty()) return out;
+  std::size_t begin = 0;
+  while (begin <= text.size()) {
+    const auto comma = std::min(text.find(',', begin), text.size());
+    const std::string item = text.substr(begin, comma - begin);
+    std::int32_t partition = -1;
+    auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), partition);
+    if (ec != std::errc() || p != item.data() + item.size() || partition < 0) {
+      return Error(Errc::kInvalidArgument, "option '--partitions': '" + item +
+                                               "' at character " + std::to_string(begin + 1) +
+                                               " is not a partition number");
+    }
+    out.push_back(partition);
+    begin = comma + 1;
+  }
+  return out;
+}
+
 Result<ServeConfig> ParseServe(int argc, const char* const* argv, bool& help) {
   ServeConfig c;
   std::string db;
@@ -59,6 +85,7 @@ Result<ServeConfig> ParseServe(int argc, const char* const* argv, bool& help) {
   std::size_t max_records = c.sink.max_poll_records;
   long round_ms = c.sink.poll_round_time.count();
   long catalog_wait_ms = c.sink.catalog_wait.count();
+  std::string partitions, retain_history = "0", retain_1m = "0", retain_1h = "0", retain_dedup = "0";
   po::options_description desc("serve options");
   // clang-format off
   desc.add_options()
@@ -76,6 +103,16 @@ Result<ServeConfig> ParseServe(int argc, const char* const* argv, bool& help) {
        "a poll round lasts at most this long after its first record")
       ("catalog-wait-ms", po::value(&catalog_wait_ms)->default_value(catalog_wait_ms),
        "how long a round waits for an unknown catalog before it is read again")
+      ("partitions", po::value(&partitions),
+       "telemetry partitions this instance owns, e.g. 0,1,2 (default: the consumer group assigns)")
+      ("retain-history", po::value(&retain_history)->default_value(retain_history),
+       "keep raw samples this long, e.g. 90d (0: forever)")
+      ("retain-rollups-1m", po::value(&retain_1m)->default_value(retain_1m),
+       "keep minute rollups this long (0: forever)")
+      ("retain-rollups-1h", po::value(&retain_1h)->default_value(retain_1h),
+       "keep hour rollups this long (0: forever)")
+      ("retain-dedup", po::value(&retain_dedup)->default_value(retain_dedup),
+       "forget a silent stream's de-duplication ranges after this long (0: never)")
       ("http-address", po::value(&c.http.address)->default_value(c.http.address),
        "HTTP listen address")
       ("http-port", po::value(&port)->default_value(0), "HTTP port; 0 picks a free one")
@@ -94,6 +131,14 @@ Result<ServeConfig> ParseServe(int argc, const char* const* argv, bool& help) {
   }
   c.http.port = static_cast<std::uint16_t>(port);
   c.store.path = db;
+  CANVOY_ASSIGN_OR_RETURN(c.store.retention.history,
+                          cli::ParseRetention("retain-history", retain_history));
+  CANVOY_ASSIGN_OR_RETURN(c.store.retention.rollups_1m,
+                          cli::ParseRetention("retain-rollups-1m", retain_1m));
+  CANVOY_ASSIGN_OR_RETURN(c.store.retention.rollups_1h,
+                          cli::ParseRetention("retain-rollups-1h", retain_1h));
+  CANVOY_ASSIGN_OR_RETURN(c.store.retention.dedup, cli::ParseRetention("retain-dedup", retain_dedup));
+  CANVOY_ASSIGN_OR_RETURN(c.sink.partitions, ParsePartitions(partitions));
   c.sink.max_poll_records = max_records;
   c.sink.poll_round_time = std::chrono::milliseconds(round_ms);
   c.sink.catalog_wait = std::chrono::milliseconds(catalog_wait_ms);
@@ -195,11 +240,15 @@ int main(int argc, char** argv) {
     return Fail(kUsageError, Error(Errc::kInvalidArgument,
                                    "query '" + std::string(what) + "': expected 'latest'"));
   }
+  if (command == "import") return cli::ImportCommand(argc - 1, argv + 1);
+  if (command == "export") return cli::ExportCommand(argc - 1, argv + 1);
+  if (command == "offsets") return cli::OffsetsCommand(argc - 1, argv + 1);
+  if (command == "compact") return cli::CompactCommand(argc - 1, argv + 1);
   if (command == "--help" || command == "-h") {
     std::cout << kUsage << "\n";
     return 0;
   }
   return Fail(kUsageError,
               Error(Errc::kInvalidArgument, "command '" + std::string(command) +
-                                                "': expected 'serve' or 'query'\n" + kUsage));
+                                                "': expected serve, query, import, export, offsets or compact\n" + kUsage));
 }

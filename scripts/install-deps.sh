@@ -11,7 +11,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libprotobuf-dev protobuf-compiler
   librdkafka-dev librocksdb-dev libssl-dev libzstd-dev zlib1g-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libcsv-dev libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev prometheus-cpp-dev
   # test oracle for the DBC decoder
   python3-canmatrix

@@ -100,6 +100,7 @@ Result<DecodedSeries> DecodeOne(const DecodedRecord& record, int index,
   std::int64_t t = record.batch.base_time_us();
   std::int64_t newest_t = 0;
   int newest_index = -1;
+  out.samples.reserve(static_cast<std::size_t>(count));
   for (int i = 0; i < count; ++i) {
     if (__builtin_add_overflow(t, series.time_deltas_us(i), &t)) {
       return SeriesError(index, series, "timestamp " + std::to_string(i) + " overflows int64");
@@ -109,11 +110,9 @@ Result<DecodedSeries> DecodeOne(const DecodedRecord& record, int index,
       newest_t = t;
       newest_index = i;
     }
+    out.samples.push_back(Sample{t, ValueAt(series, i)});
   }
-  if (count > 0) {
-    out.newest = Sample{newest_t, ValueAt(series, newest_index)};
-    out.stored = storage::EncodeSeries(series, out.first_us);
-  }
+  if (count > 0) out.newest = out.samples[static_cast<std::size_t>(newest_index)];
   return out;
 }
 

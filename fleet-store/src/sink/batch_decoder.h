@@ -35,8 +35,8 @@ struct DecodedSeries {
   const SignalInfo* signal = nullptr;  // points into the CatalogIndex given to DecodeSeries
   std::int64_t first_us = 0;           // the first sample's timestamp
   std::size_t sample_count = 0;
-  Sample newest;       // the greatest timestamp; the later one among equals
-  std::string stored;  // the samples column family's value
+  Sample newest;                // the greatest timestamp; the later one among equals
+  std::vector<Sample> samples;  // in the batch's order
 };
 
 // Resolves the batch's series against its catalog. Series without samples are left out.

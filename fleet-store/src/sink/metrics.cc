@@ -32,7 +32,15 @@ SinkMetrics::SinkMetrics(prometheus::Registry& registry)
                               .Name("canvoy_fleet_store_assigned_partitions")
                               .Help("Telemetry partitions this consumer owns")
                               .Register(registry)
-                              .Add({})) {}
+                              .Add({})),
+      consumer_lag(prometheus::BuildGauge()
+                       .Name("canvoy_fleet_store_consumer_lag_records")
+                       .Help("Telemetry records in a partition not yet applied to the store")
+                       .Register(registry)) {}
+
+void SinkMetrics::SetLag(std::int32_t partition, std::int64_t records) {
+  consumer_lag.Add({{"partition", std::to_string(partition)}}).Set(static_cast<double>(records));
+}
 
 void SinkMetrics::Add(const ApplyStats& stats) {
   records_consumed.Increment(static_cast<double>(stats.records));

@@ -69,6 +69,7 @@ class KafkaSink final : public Sink {
   // Sets each partition's offset to its stored next offset, or the beginning when none is stored.
   Status SetStoredOffsets(rd_kafka_topic_partition_list_t* partitions);
   void UpdateAssignedGauge();
+  void UpdateLag();
 
   Status Start();
   Status Loop();
@@ -209,12 +210,35 @@ Status KafkaSink::Run() {
 }
 
 Status KafkaSink::Loop() {
+  auto next_lag_update = Clock::now();
   while (!stop_.load()) {
     CollectRound();
     if (fatal_) return *fatal_;
     CANVOY_RETURN_IF_ERROR(ApplyRound());
+    if (Clock::now() >= next_lag_update) {
+      UpdateLag();
+      next_lag_update = Clock::now() + std::chrono::seconds(1);
+    }
   }
   return OkStatus();
+}
+
+void KafkaSink::UpdateLag() {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(consumer_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  PartitionList assignment(raw);
+  // The position is the next offset to fetch: after an applied round, the next one to apply.
+  if (rd_kafka_position(consumer_.get(), assignment.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  for (int i = 0; i < assignment->cnt; ++i) {
+    const auto& p = assignment->elems[i];
+    std::int64_t low = 0, high = 0;
+    if (rd_kafka_get_watermark_offsets(consumer_.get(), p.topic, p.partition, &low, &high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0)
+      continue;
+    const std::int64_t position = p.offset >= 0 ? p.offset : low;
+    metrics_.SetLag(p.partition, std::max<std::int64_t>(0, high - position));
+  }
 }
 
 void KafkaSink::CollectRound() {

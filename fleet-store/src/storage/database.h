@@ -15,8 +15,19 @@
 
 namespace canvoy::fleet_store::storage {
 
-enum class Cf { kCatalogs, kSamples, kLatest, kVehicles, kBatches, kOffsets, kRejected };
-inline constexpr std::size_t kCfCount = 7;
+enum class Cf {
+  kCatalogs,
+  kHistory,
+  kLatest,
+  kRollups1m,
+  kRollups1h,
+  kVehicles,
+  kAttributes,
+  kDedup,
+  kOffsets,
+  kRejected,
+};
+inline constexpr std::size_t kCfCount = 10;
 
 // The column family's name in RocksDB, e.g. "samples".
 std::string_view CfName(Cf cf);
@@ -39,6 +50,8 @@ class Database {
   // together, so the consumer re-reads it from Kafka (see README.md).
   Status Write(rocksdb::WriteBatch& batch);
   Status Put(Cf cf, std::string_view key, std::string_view value);
+  // Flushes the memtables and compacts every column family (retention, tests, benchmarks).
+  Status CompactAll();
   Result<std::optional<std::string>> Get(Cf cf, std::string_view key,
                                          const rocksdb::Snapshot* snapshot = nullptr) const;
   // A snapshot released when the returned object goes away.
@@ -52,6 +65,7 @@ class Database {
   std::unique_ptr<rocksdb::DB> db_;
   std::array<rocksdb::ColumnFamilyHandle*, kCfCount> handles_{};
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
+  bool read_only_ = false;
 };
 
 }  // namespace canvoy::fleet_store::storage

@@ -1,21 +1,22 @@
 #include "storage/keys.h"
 
+#include <limits>
+
 #include "storage/encoding.h"
 
 namespace canvoy::fleet_store::storage {
 
-std::string BatchKey(const Vin& vin, const StreamId& stream, std::uint64_t seq) {
+std::string DedupKey(const Vin& vin, const StreamId& stream) {
   std::string key;
-  key.reserve(Vin::kLength + StreamId::kSize + 8);
+  key.reserve(Vin::kLength + StreamId::kSize);
   key.append(vin.str());
   key.append(stream.bytes());
-  AppendBe64(key, seq);
   return key;
 }
 
-std::string SamplePrefix(const Vin& vin, std::string_view signal) {
+std::string SeriesPrefix(const Vin& vin, std::string_view signal) {
   std::string key;
-  key.reserve(Vin::kLength + signal.size() + 2 + 8 + 8 + StreamId::kSize);
+  key.reserve(Vin::kLength + signal.size() + 2 + 8);
   key.append(vin.str());
   key.push_back('\0');
   key.append(signal);
@@ -23,14 +24,26 @@ std::string SamplePrefix(const Vin& vin, std::string_view signal) {
   return key;
 }
 
-std::string SampleKey(const Vin& vin, std::string_view signal, std::int64_t first_us,
-                      std::uint64_t seq, const StreamId& stream) {
-  std::string key = SamplePrefix(vin, signal);
-  AppendOrderedInt64(key, first_us);
-  AppendBe64(key, seq);
-  key.append(stream.bytes());
+std::string SeriesKey(const Vin& vin, std::string_view signal, std::int64_t span_start_us) {
+  std::string key = SeriesPrefix(vin, signal);
+  AppendOrderedInt64(key, span_start_us);
   return key;
 }
+
+std::optional<std::int64_t> SeriesKeyStart(std::string_view key) {
+  if (key.size() < Vin::kLength + 2 + 8) return std::nullopt;
+  return Reader(key.substr(key.size() - 8)).OrderedInt64();
+}
+
+std::int64_t FloorTo(std::int64_t t, std::int64_t width) {
+  std::int64_t q = t / width;
+  if (t % width != 0 && t < 0) --q;
+  std::int64_t out = 0;
+  if (__builtin_mul_overflow(q, width, &out)) return std::numeric_limits<std::int64_t>::min();
+  return out;
+}
+
+std::string AttributeKey(const Vin& vin) { return vin.str(); }
 
 std::string LatestPrefix(const Vin& vin) {
   std::string key(vin.str());
@@ -51,6 +64,15 @@ std::string OffsetKey(std::string_view topic, std::int32_t partition) {
   key.push_back('\0');
   AppendBe32(key, static_cast<std::uint32_t>(partition));
   return key;
+}
+
+std::optional<OffsetKeyParts> ParseOffsetKey(std::string_view key) {
+  const auto nul = key.find('\0');
+  if (nul == std::string_view::npos) return std::nullopt;
+  Reader reader(key.substr(nul + 1));
+  auto partition = reader.Be32();
+  if (!partition || !reader.empty()) return std::nullopt;
+  return OffsetKeyParts{std::string(key.substr(0, nul)), static_cast<std::int32_t>(*partition)};
 }
 
 std::string RejectedKey(std::string_view topic, std::int32_t partition, std::int64_t offset) {

@@ -12,14 +12,28 @@
 
 namespace canvoy::fleet_store::storage {
 
-// batches: vin | stream_id | be64(seq)
-std::string BatchKey(const Vin& vin, const StreamId& stream, std::uint64_t seq);
+// dedup: vin | stream_id -> the set of applied seqs of that stream, as ranges
+std::string DedupKey(const Vin& vin, const StreamId& stream);
 
-// samples: vin \0 signal \0 ordered64(first timestamp) be64(seq) stream_id
-std::string SampleKey(const Vin& vin, std::string_view signal, std::int64_t first_us,
-                      std::uint64_t seq, const StreamId& stream);
-// The prefix of every sample key of (vin, signal).
-std::string SamplePrefix(const Vin& vin, std::string_view signal);
+// history, rollups_1m, rollups_1h: vin \0 signal \0 ordered64(span start)
+// The span is the history bucket (kHistoryBucketUs), the hour of minute rollups, or the day of
+// hour rollups.
+std::string SeriesKey(const Vin& vin, std::string_view signal, std::int64_t span_start_us);
+// The prefix of every series key of (vin, signal).
+std::string SeriesPrefix(const Vin& vin, std::string_view signal);
+// The span start of a series key; nullopt when the key is too short.
+std::optional<std::int64_t> SeriesKeyStart(std::string_view key);
+
+// History blocks cover one hour; rollup keys cover an hour of minutes or a day of hours.
+inline constexpr std::int64_t kMinuteUs = 60'000'000;
+inline constexpr std::int64_t kHourUs = 60 * kMinuteUs;
+inline constexpr std::int64_t kDayUs = 24 * kHourUs;
+inline constexpr std::int64_t kHistoryBucketUs = kHourUs;
+// The greatest multiple of `width` that is <= t (floor, also for negative t).
+std::int64_t FloorTo(std::int64_t t, std::int64_t width);
+
+// attributes: vin
+std::string AttributeKey(const Vin& vin);
 
 // latest: vin \0 signal
 std::string LatestKey(const Vin& vin, std::string_view signal);
@@ -31,6 +45,12 @@ std::string VehicleKey(const Vin& vin);
 
 // offsets: topic \0 be32(partition)
 std::string OffsetKey(std::string_view topic, std::int32_t partition);
+
+struct OffsetKeyParts {
+  std::string topic;
+  std::int32_t partition = 0;
+};
+std::optional<OffsetKeyParts> ParseOffsetKey(std::string_view key);
 
 // rejected: topic \0 be32(partition) be64(offset)
 std::string RejectedKey(std::string_view topic, std::int32_t partition, std::int64_t offset);

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "canvoy/fleet_store/store_view.h"
 #include "storage/database.h"
+#include "storage/store_view.h"
 #include "storage/keys.h"
 #include "storage/values.h"
 
@@ -18,10 +20,15 @@ std::string_view TypeName(const SignalValue& value) {
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (options.path.empty()) return Error(Errc::kInvalidArgument, "store: database path is empty");
   CANVOY_ASSIGN_OR_RETURN(auto db, storage::Database::Open(options));
-  return std::unique_ptr<Store>(new Store(std::move(db)));
+  return std::unique_ptr<Store>(new Store(std::move(db), options.retention));
 }
 
-Store::Store(std::unique_ptr<storage::Database> db) : db_(std::move(db)) {}
+Store::Store(std::unique_ptr<storage::Database> db, const RetentionOptions& retention)
+    : db_(std::move(db)), retention_(retention) {}
+
+std::unique_ptr<StoreView> Store::View() const {
+  return storage::NewStoreView(*db_, retention_);
+}
 Store::~Store() = default;
 
 namespace {
@@ -34,7 +41,7 @@ Result<VehicleSummary> ReadVehicle(const storage::Database& db, const Vin& vin,
   return VehicleSummary{vin, record.sample_count, record.batch_count, record.last_seen_us};
 }
 
-std::string_view View(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+std::string_view AsView(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
 }  // namespace
 
@@ -55,8 +62,8 @@ Result<VehicleLatest> Store::GetLatest(const Vin& vin) const {
   read_options.iterate_upper_bound = &upper;
   auto it = db_->NewIterator(Cf::kLatest, read_options);
   for (it->Seek(prefix); it->Valid(); it->Next()) {
-    auto name = View(it->key()).substr(prefix.size());
-    auto record = storage::DecodeLatest(View(it->value()));
+    auto name = AsView(it->key()).substr(prefix.size());
+    auto record = storage::DecodeLatest(AsView(it->value()));
     if (!record)
       return record.error().WithContext("latest '" + vin.str() + "' '" + std::string(name) + "'");
     out.signals.push_back(LatestValue{std::string(name), std::move(record.value().unit),
@@ -72,15 +79,15 @@ Result<std::vector<VehicleSummary>> Store::ListVehicles(const VehicleListQuery& 
   auto it = db_->NewIterator(Cf::kVehicles, rocksdb::ReadOptions());
   if (query.after) {
     it->Seek(query.after->str());
-    if (it->Valid() && View(it->key()) == query.after->str()) it->Next();
+    if (it->Valid() && AsView(it->key()) == query.after->str()) it->Next();
   } else {
     it->SeekToFirst();
   }
   for (; it->Valid() && out.size() < query.limit; it->Next()) {
-    auto key = View(it->key());
+    auto key = AsView(it->key());
     auto vin = Vin::Parse(key);
     if (!vin) return Error(Errc::kStorage, "vehicles: corrupt key '" + ToHex(key) + "'");
-    auto decoded = storage::DecodeVehicle(View(it->value()));
+    auto decoded = storage::DecodeVehicle(AsView(it->value()));
     if (!decoded) return decoded.error().WithContext("vehicle '" + std::string(key) + "'");
     const auto& record = decoded.value();
     out.push_back(VehicleSummary{std::move(vin).value(), record.sample_count, record.batch_count,
@@ -92,29 +99,27 @@ Result<std::vector<VehicleSummary>> Store::ListVehicles(const VehicleListQuery& 
 
 Result<std::vector<Sample>> Store::ReadSamples(const Vin& vin, std::string_view signal,
                                                std::int64_t from_us, std::int64_t to_us) const {
-  // Keys order series by their first timestamp, but a series may go back in time (the vehicle's
-  // clock may step), so every series of the signal is read until time-bucketed blocks arrive.
-  const std::string prefix = storage::SamplePrefix(vin, signal);
-  const std::string end = storage::PrefixEnd(prefix);
-  const rocksdb::Slice upper(end);
-  rocksdb::ReadOptions read_options;
-  read_options.iterate_upper_bound = &upper;
-  auto it = db_->NewIterator(Cf::kSamples, read_options);
   std::vector<Sample> out;
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
-    auto samples = storage::DecodeSeries(View(it->value()));
-    if (!samples)
-      return samples.error().WithContext("samples '" + vin.str() + "' '" + std::string(signal) +
-                                         "'");
-    for (auto& sample : samples.value()) {
-      if (sample.timestamp_us >= from_us && sample.timestamp_us < to_us)
-        out.push_back(std::move(sample));
-    }
+  CANVOY_RETURN_IF_ERROR(View()->ScanSamples(vin, signal, from_us, to_us, [&](const Sample& s) {
+    out.push_back(s);
+    return true;
+  }));
+  return out;
+}
+
+Status Store::Compact() { return db_->CompactAll(); }
+
+Result<std::vector<std::tuple<std::string, std::int32_t, std::int64_t>>> Store::ListOffsets()
+    const {
+  std::vector<std::tuple<std::string, std::int32_t, std::int64_t>> out;
+  auto it = db_->NewIterator(Cf::kOffsets, rocksdb::ReadOptions());
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto parts = storage::ParseOffsetKey(AsView(it->key()));
+    if (!parts) return Error(Errc::kStorage, "offsets: corrupt key '" + ToHex(AsView(it->key())) + "'");
+    CANVOY_ASSIGN_OR_RETURN(auto next, storage::DecodeOffset(AsView(it->value())));
+    out.emplace_back(std::move(parts->topic), parts->partition, next);
   }
-  if (!it->status().ok()) return storage::StorageError(it->status(), "scan samples");
-  std::stable_sort(out.begin(), out.end(), [](const Sample& a, const Sample& b) {
-    return a.timestamp_us < b.timestamp_us;
-  });
+  if (!it->status().ok()) return storage::StorageError(it->status(), "scan offsets");
   return out;
 }
 
@@ -140,10 +145,10 @@ Result<std::vector<RejectedRecord>> Store::ListRejected(std::size_t limit) const
   std::vector<RejectedRecord> out;
   auto it = db_->NewIterator(Cf::kRejected, rocksdb::ReadOptions());
   for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next()) {
-    auto parts = storage::ParseRejectedKey(View(it->key()));
+    auto parts = storage::ParseRejectedKey(AsView(it->key()));
     if (!parts)
-      return Error(Errc::kStorage, "rejected: corrupt key '" + ToHex(View(it->key())) + "'");
-    CANVOY_ASSIGN_OR_RETURN(auto reason, storage::DecodeRejectedReason(View(it->value())));
+      return Error(Errc::kStorage, "rejected: corrupt key '" + ToHex(AsView(it->key())) + "'");
+    CANVOY_ASSIGN_OR_RETURN(auto reason, storage::DecodeRejectedReason(AsView(it->value())));
     out.push_back(RejectedRecord{std::move(parts->topic), parts->partition, parts->offset,
                                  std::move(reason)});
   }

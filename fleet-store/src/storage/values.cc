@@ -1,6 +1,8 @@
 #include "storage/values.h"
 
+#include <algorithm>
 #include <bit>
+#include <iterator>
 
 #include "storage/encoding.h"
 
@@ -108,84 +110,7 @@ Result<std::int64_t> DecodeOffset(std::string_view bytes) {
 
 namespace {
 
-template <class Repeated>
-void AppendSamples(const std::vector<std::int64_t>& times, const Repeated& values,
-                   std::vector<Sample>& out) {
-  for (int i = 0; i < values.size(); ++i) {
-    using T = std::decay_t<decltype(values.Get(i))>;
-    if constexpr (std::is_same_v<T, std::string>) {
-      out.push_back(Sample{times[static_cast<std::size_t>(i)], values.Get(i)});
-    } else {
-      out.push_back(Sample{times[static_cast<std::size_t>(i)], SignalValue(values.Get(i))});
-    }
-  }
-}
-
 }  // namespace
-
-std::string EncodeSeries(telemetry::v1::SignalSeries series, std::int64_t first_us) {
-  series.clear_signal_id();
-  series.set_time_deltas_us(0, first_us);
-  return series.SerializeAsString();
-}
-
-Result<std::vector<Sample>> DecodeSeries(std::string_view bytes) {
-  telemetry::v1::SignalSeries series;
-  if (!series.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    return Corrupt("samples");
-  std::vector<std::int64_t> times;
-  times.reserve(static_cast<std::size_t>(series.time_deltas_us_size()));
-  std::int64_t t = 0;
-  for (std::int64_t delta : series.time_deltas_us()) {
-    // The write path checked every sum; an overflow here means the bytes are not ours.
-    if (__builtin_add_overflow(t, delta, &t)) return Corrupt("samples");
-    times.push_back(t);
-  }
-  using S = telemetry::v1::SignalSeries;
-  int count = 0;
-  switch (series.values_case()) {
-    case S::kBools:
-      count = series.bools().values_size();
-      break;
-    case S::kInt64S:
-      count = series.int64s().values_size();
-      break;
-    case S::kUint64S:
-      count = series.uint64s().values_size();
-      break;
-    case S::kDoubles:
-      count = series.doubles().values_size();
-      break;
-    case S::kStrings:
-      count = series.strings().values_size();
-      break;
-    case S::VALUES_NOT_SET:
-      break;
-  }
-  if (static_cast<std::size_t>(count) != times.size()) return Corrupt("samples");
-  std::vector<Sample> out;
-  out.reserve(times.size());
-  switch (series.values_case()) {
-    case S::kBools:
-      AppendSamples(times, series.bools().values(), out);
-      break;
-    case S::kInt64S:
-      AppendSamples(times, series.int64s().values(), out);
-      break;
-    case S::kUint64S:
-      AppendSamples(times, series.uint64s().values(), out);
-      break;
-    case S::kDoubles:
-      AppendSamples(times, series.doubles().values(), out);
-      break;
-    case S::kStrings:
-      AppendSamples(times, series.strings().values(), out);
-      break;
-    case S::VALUES_NOT_SET:
-      break;
-  }
-  return out;
-}
 
 std::string EncodeRejected(std::string_view reason, std::string_view record_key,
                            std::string_view record_value) {
@@ -203,9 +128,100 @@ Result<std::string> DecodeRejectedReason(std::string_view bytes) {
   return std::string(*reason);
 }
 
-std::string EncodeBatchMarker(std::int64_t received_time_us) {
+std::string EncodeDedup(const DedupRecord& record) {
   std::string out;
-  AppendOrderedInt64(out, received_time_us);
+  out.push_back(static_cast<char>(kVersion1));
+  AppendOrderedInt64(out, record.updated_us);
+  AppendVarint(out, record.ranges.size());
+  std::uint64_t previous_end = 0;
+  for (const auto& [first, last] : record.ranges) {
+    AppendVarint(out, first - previous_end);
+    AppendVarint(out, last - first);
+    previous_end = last;
+  }
+  return out;
+}
+
+Result<DedupRecord> DecodeDedup(std::string_view bytes) {
+  Reader reader(bytes);
+  auto version = reader.Byte();
+  auto updated = reader.OrderedInt64();
+  auto count = reader.Varint();
+  if (!version || *version != kVersion1 || !updated || !count || *count > bytes.size())
+    return Corrupt("dedup");
+  DedupRecord record;
+  record.updated_us = *updated;
+  record.ranges.reserve(*count);
+  std::uint64_t previous_end = 0;
+  for (std::uint64_t i = 0; i < *count; ++i) {
+    auto gap = reader.Varint();
+    auto length = reader.Varint();
+    if (!gap || !length) return Corrupt("dedup");
+    const std::uint64_t first = previous_end + *gap;
+    const std::uint64_t last = first + *length;
+    if (first < previous_end || last < first || (i > 0 && *gap < 2)) return Corrupt("dedup");
+    record.ranges.emplace_back(first, last);
+    previous_end = last;
+  }
+  if (!reader.empty()) return Corrupt("dedup");
+  return record;
+}
+
+bool DedupRecord::Contains(std::uint64_t seq) const {
+  auto it = std::upper_bound(ranges.begin(), ranges.end(), seq,
+                             [](std::uint64_t s, const auto& range) { return s < range.first; });
+  if (it == ranges.begin()) return false;
+  --it;
+  return seq <= it->second;
+}
+
+void DedupRecord::Insert(std::uint64_t seq) {
+  auto it = std::upper_bound(ranges.begin(), ranges.end(), seq,
+                             [](std::uint64_t s, const auto& range) { return s < range.first; });
+  // `it` is the first range starting after seq; `prev` the one before, if any.
+  if (it != ranges.begin()) {
+    auto prev = std::prev(it);
+    if (seq <= prev->second) return;
+    if (prev->second + 1 == seq) {
+      prev->second = seq;
+      if (it != ranges.end() && it->first == seq + 1) {
+        prev->second = it->second;
+        ranges.erase(it);
+      }
+      return;
+    }
+  }
+  if (it != ranges.end() && it->first == seq + 1) {
+    it->first = seq;
+    return;
+  }
+  ranges.insert(it, {seq, seq});
+}
+
+std::string EncodeAttributes(const Attributes& attributes) {
+  std::string out;
+  out.push_back(static_cast<char>(kVersion1));
+  AppendVarint(out, attributes.size());
+  for (const auto& [name, value] : attributes) {
+    AppendLengthPrefixed(out, name);
+    AppendLengthPrefixed(out, value);
+  }
+  return out;
+}
+
+Result<Attributes> DecodeAttributes(std::string_view bytes) {
+  Reader reader(bytes);
+  auto version = reader.Byte();
+  auto count = reader.Varint();
+  if (!version || *version != kVersion1 || !count || *count > bytes.size()) return Corrupt("attributes");
+  Attributes out;
+  for (std::uint64_t i = 0; i < *count; ++i) {
+    auto name = reader.LengthPrefixed();
+    auto value = reader.LengthPrefixed();
+    if (!name || !value) return Corrupt("attributes");
+    out.emplace(std::string(*name), std::string(*value));
+  }
+  if (!reader.empty()) return Corrupt("attributes");
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "canvoy/common/error.h"
@@ -35,19 +36,27 @@ Result<LatestRecord> DecodeLatest(std::string_view bytes);
 std::string EncodeOffset(std::int64_t next_offset);
 Result<std::int64_t> DecodeOffset(std::string_view bytes);
 
-// samples: a serialized SignalSeries whose first time delta is the absolute timestamp (relative
-// to the epoch) and whose signal_id is cleared (the name is in the key). Protobuf keeps every
-// value exact: sint64, uint64 and double are stored bit for bit.
-// `series` is a batch's series (at least one sample) whose first sample is at `first_us`.
-std::string EncodeSeries(telemetry::v1::SignalSeries series, std::int64_t first_us);
-Result<std::vector<Sample>> DecodeSeries(std::string_view bytes);
-
 // rejected: varint-prefixed reason | varint-prefixed record key | the record's value
 std::string EncodeRejected(std::string_view reason, std::string_view record_key,
                            std::string_view record_value);
 Result<std::string> DecodeRejectedReason(std::string_view bytes);
 
-// batches: ordered64 received_time_us of the applied batch (kept for retention of the keys)
-std::string EncodeBatchMarker(std::int64_t received_time_us);
+// dedup: v1 | ordered64 updated_us | varint n | n x (varint gap, varint length)
+// The seqs of one (vehicle, stream) that were applied, as disjoint ranges in order: a stream that
+// arrives in order is one range whatever its length, and each hole (a batch still in flight, or
+// seqs an agent skipped after a crash) costs one more. `updated_us` (the newest receive time)
+// lets retention drop streams that have been silent for long.
+struct DedupRecord {
+  std::int64_t updated_us = 0;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // [first, last], ascending
+  bool Contains(std::uint64_t seq) const;
+  void Insert(std::uint64_t seq);
+};
+std::string EncodeDedup(const DedupRecord& record);
+Result<DedupRecord> DecodeDedup(std::string_view bytes);
+
+// attributes: v1 | varint n | n x (varint-prefixed name, varint-prefixed value)
+std::string EncodeAttributes(const Attributes& attributes);
+Result<Attributes> DecodeAttributes(std::string_view bytes);
 
 }  // namespace canvoy::fleet_store::storage

@@ -5,6 +5,8 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
+
 #include "canvoy/fleet_store/store_writer.h"
 
 namespace canvoy::fleet_store {
@@ -27,6 +29,10 @@ class SinkMetrics {
   prometheus::Counter& rounds_deferred;    // rounds not applied because a catalog was unknown
   prometheus::Counter& catalogs_read;      // catalog records read from the catalog topic
   prometheus::Gauge& assigned_partitions;  // telemetry partitions this consumer owns now
+  // Records in the partition after the last one applied (high watermark - position), per
+  // partition label; refreshed about once a second.
+  prometheus::Family<prometheus::Gauge>& consumer_lag;
+  void SetLag(std::int32_t partition, std::int64_t records);
 };
 
 }  // namespace canvoy::fleet_store

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "canvoy/common/error.h"
@@ -23,6 +24,23 @@ struct ApplyStats {
       0;  // (VIN, stream_id, seq) already applied, or twice in the round
   std::uint64_t records_rejected = 0;         // malformed; kept in the `rejected` column family
   std::uint64_t records_already_applied = 0;  // offset below the partition's stored next offset
+};
+
+// Samples of one signal from another source than Kafka (the CSV import).
+struct ImportedSeries {
+  std::string signal;  // non-empty, without NUL
+  std::string unit;
+  std::vector<Sample> samples;
+};
+
+// A batch from another source than Kafka. It is de-duplicated by (vin, stream, seq) exactly like
+// an agent's batch, so importing the same input twice stores it once.
+struct ImportedBatch {
+  Vin vin;
+  StreamId stream;
+  std::uint64_t seq = 0;
+  std::int64_t received_time_us = 0;  // becomes the vehicle's last_seen_us
+  std::vector<ImportedSeries> series;
 };
 
 // The one writer of a Store. Not thread-safe: one thread (the consumer thread) calls it, and a
@@ -50,6 +68,14 @@ class StoreWriter {
   // the round is written and the caller retries the round once it has read the catalog.
   // Errc::kStorage when RocksDB fails. Malformed records do not fail the round.
   Result<ApplyStats> Apply(const std::vector<ConsumedRecord>& records);
+
+  // Applies imported batches atomically, through the same path as Apply (history blocks, rollups,
+  // latest values, counts, de-duplication). Errc::kInvalidArgument for an empty signal name or
+  // one containing NUL (nothing is written then).
+  Result<ApplyStats> ApplyImported(const std::vector<ImportedBatch>& batches);
+
+  // Replaces the attributes of each listed vehicle, atomically.
+  Status PutAttributes(const std::vector<std::pair<Vin, Attributes>>& vehicles);
 
  private:
   class Impl;

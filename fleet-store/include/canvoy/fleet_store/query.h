@@ -1,0 +1,54 @@
+// The fleet store's query engine: JSON query documents (QUERIES.md) run against a StoreView.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "canvoy/common/error.h"
+#include "canvoy/fleet_store/store_view.h"
+
+namespace canvoy::fleet_store {
+
+// Limits of one query; validated once by Validate().
+struct QueryLimits {
+  // A query still running after this long fails with Errc::kUnavailable (HTTP 503). Zero fails
+  // every query that reads anything (tests use it).
+  std::chrono::milliseconds timeout{10'000};
+  // Samples plus rollups one query may read; beyond, Errc::kInvalidArgument (HTTP 400).
+  std::uint64_t max_scanned_values = 200'000'000;
+  std::size_t default_page_rows = 10'000;  // rows per page without "limit"
+  std::size_t max_page_rows = 100'000;     // the largest "limit" accepted
+  std::size_t max_steps = 64;
+
+  Status Validate() const;
+};
+
+struct QueryStats {
+  std::uint64_t vehicles = 0;  // vehicles that matched the selector and were read
+  std::uint64_t samples = 0;   // samples read (latest values included)
+  std::uint64_t rollups = 0;   // minute and hour rollups read
+  std::int64_t elapsed_us = 0;
+};
+
+struct QueryAnswer {
+  std::string body;  // {"columns", "rows", "next"?, "stats"}, see QUERIES.md
+  std::string kind;  // "latest", "samples", "downsampled" or "grouped": the metrics label
+  QueryStats stats;
+};
+
+// Runs one query document against `view`, from the calling thread. Errors:
+// kInvalidArgument / kParse for a bad document (naming the part and the position) or one that
+// scans more than the limit, kUnavailable when the time limit passed, and the view's own errors.
+Result<QueryAnswer> RunQuery(const StoreView& view, std::string_view document,
+                             const QueryLimits& limits);
+
+// Replaces "${name}" in the document's strings by params[name]. A string that is exactly
+// "${name}" becomes a JSON number when the value is one ("from_us": "${from_us}"), else a
+// string. Errc::kInvalidArgument for malformed JSON or a parameter without a value.
+Result<std::string> SubstituteParams(std::string_view document,
+                                     const std::map<std::string, std::string>& params);
+
+}  // namespace canvoy::fleet_store

@@ -1,0 +1,647 @@
+#include "storage/history_block.h"
+
+#include <rocksdb/merge_operator.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <limits>
+#include <utility>
+#include <variant>
+
+#include "storage/encoding.h"
+
+namespace canvoy::fleet_store::storage {
+namespace {
+
+constexpr std::uint8_t kChunkVersion = 1;
+constexpr std::size_t kTypeCount = std::variant_size_v<SignalValue>;
+enum : std::uint8_t { kBool = 0, kInt64 = 1, kUint64 = 2, kDouble = 3, kString = 4 };
+constexpr std::int64_t kMinUs = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t kMaxUs = std::numeric_limits<std::int64_t>::max();
+
+Error Corrupt(std::string_view what, std::size_t at) {
+  return Error(Errc::kStorage,
+               "history block: " + std::string(what) + " at byte " + std::to_string(at));
+}
+
+// Integers are handled as their two's complement bits, so all arithmetic wraps and is exact.
+std::uint64_t ZigZag(std::uint64_t v) { return (v << 1) ^ (0 - (v >> 63)); }
+std::uint64_t UnZigZag(std::uint64_t z) { return (z >> 1) ^ (0 - (z & 1)); }
+
+// Unsigned order of the result is IEEE 754 totalOrder of the doubles.
+std::uint64_t DoubleKey(double d) {
+  const auto bits = std::bit_cast<std::uint64_t>(d);
+  return bits ^ ((0 - (bits >> 63)) | (std::uint64_t{1} << 63));
+}
+
+std::size_t VarintLength(std::uint64_t v) { return (std::bit_width(v | 1) + 6) / 7; }
+
+// ---- bits ----------------------------------------------------------------------------------
+
+// Appends bits most significant first to a string; Finish() pads the last byte with zeros.
+class BitWriter {
+ public:
+  explicit BitWriter(std::string& out) : out_(out) {}
+
+  // The low n bits of v; n <= 32 and v < 2^n.
+  void Put(std::uint64_t v, unsigned n) {
+    acc_ = (acc_ << n) | v;
+    fill_ += n;
+    if (fill_ >= 32) {
+      fill_ -= 32;
+      const auto word = static_cast<std::uint32_t>(acc_ >> fill_);
+      const char bytes[4] = {static_cast<char>(word >> 24), static_cast<char>(word >> 16),
+                             static_cast<char>(word >> 8), static_cast<char>(word)};
+      out_.append(bytes, 4);
+    }
+  }
+  // 1 <= n <= 64, v < 2^n.
+  void PutWide(std::uint64_t v, unsigned n) {
+    if (n > 32) {
+      Put(v >> 32, n - 32);
+      v &= 0xFFFF'FFFF;
+      n = 32;
+    }
+    Put(v, n);
+  }
+  void Finish() {
+    while (fill_ >= 8) {
+      fill_ -= 8;
+      out_.push_back(static_cast<char>(acc_ >> fill_));
+    }
+    if (fill_ > 0) out_.push_back(static_cast<char>(acc_ << (8 - fill_)));
+    fill_ = 0;
+  }
+
+ private:
+  std::string& out_;
+  std::uint64_t acc_ = 0;
+  unsigned fill_ = 0;  // pending bits in the low end of acc_, < 32 between calls
+};
+
+// The integer classes (see history_block.h), indexed by the next 5 bits of the stream.
+struct IntClass {
+  std::uint8_t total;  // prefix + payload bits (payloads of 64 bits are read separately)
+  std::uint8_t width;  // payload bits
+  std::uint64_t mask;
+};
+constexpr std::array<IntClass, 32> kIntClasses = [] {
+  constexpr std::uint8_t kWidths[] = {0, 7, 12, 20, 32, 64};
+  std::array<IntClass, 32> table{};
+  for (unsigned i = 0; i < 32; ++i) {
+    const int ones = std::countl_one(static_cast<std::uint8_t>(i << 3));
+    const auto prefix = static_cast<std::uint8_t>(ones == 5 ? 5 : ones + 1);
+    const std::uint8_t width = kWidths[ones];
+    table[i] = {static_cast<std::uint8_t>(prefix + width), width,
+                width == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << width) - 1};
+  }
+  return table;
+}();
+
+void PutInt(BitWriter& w, std::uint64_t z) {
+  if (z == 0) {
+    w.Put(0, 1);
+  } else if (z < (1u << 7)) {
+    w.Put((std::uint64_t{0b10} << 7) | z, 9);
+  } else if (z < (1u << 12)) {
+    w.Put((std::uint64_t{0b110} << 12) | z, 15);
+  } else if (z < (1u << 20)) {
+    w.Put((std::uint64_t{0b1110} << 20) | z, 24);
+  } else if ((z >> 32) == 0) {
+    w.Put(0b11110, 5);
+    w.Put(z, 32);
+  } else {
+    w.Put(0b11111, 5);
+    w.PutWide(z, 64);
+  }
+}
+
+unsigned IntBits(std::uint64_t z) {
+  if (z == 0) return 1;
+  if (z < (1u << 7)) return 9;
+  if (z < (1u << 12)) return 15;
+  if (z < (1u << 20)) return 24;
+  return (z >> 32) == 0 ? 37 : 69;
+}
+
+// Reads bits most significant first. Bits past the end read as zeros and set overrun(), which
+// callers check once per sample, so reads need no bounds branch of their own.
+class BitReader {
+ public:
+  explicit BitReader(std::string_view bytes)
+      : data_(reinterpret_cast<const unsigned char*>(bytes.data())), size_(bytes.size()) {}
+
+  // The next 57 or more bits, most significant first (zeros past the end).
+  std::uint64_t Window() const {
+    const std::size_t byte = pos_ >> 3;
+    std::uint64_t w = 0;
+    if (byte + 8 <= size_) [[likely]] {
+      std::memcpy(&w, data_ + byte, 8);
+      if constexpr (std::endian::native == std::endian::little) w = __builtin_bswap64(w);
+    } else {
+      for (std::size_t i = byte; i < byte + 8; ++i) w = (w << 8) | (i < size_ ? data_[i] : 0u);
+    }
+    return w << (pos_ & 7);
+  }
+  void Skip(unsigned n) { pos_ += n; }
+  // 1 <= n <= 57.
+  std::uint64_t Read(unsigned n) {
+    const std::uint64_t v = Window() >> (64 - n);
+    pos_ += n;
+    return v;
+  }
+  // 1 <= n <= 64.
+  std::uint64_t ReadWide(unsigned n) {
+    if (n <= 32) return Read(n);
+    const std::uint64_t high = Read(n - 32);
+    return (high << 32) | Read(32);
+  }
+  std::uint64_t ReadInt() {
+    const std::uint64_t w = Window();
+    const IntClass& c = kIntClasses[w >> 59];
+    if (c.width != 64) [[likely]] {
+      pos_ += c.total;
+      return (w >> (64 - c.total)) & c.mask;
+    }
+    pos_ += 5;
+    return ReadWide(64);
+  }
+  bool overrun() const { return pos_ > size_ * 8; }
+  std::size_t bit_pos() const { return pos_; }
+
+ private:
+  const unsigned char* data_;
+  std::size_t size_;
+  std::size_t pos_ = 0;
+};
+
+// ---- values --------------------------------------------------------------------------------
+
+// Per-type value codecs. Decoders return nullptr or what is wrong.
+struct BoolEncoder {
+  void Put(BitWriter& w, bool v) { w.Put(v ? 1 : 0, 1); }
+};
+struct BoolDecoder {
+  using Value = bool;
+  const char* Next(BitReader& r, bool& v) {
+    v = r.Read(1) != 0;
+    return nullptr;
+  }
+  const char* Finish() const { return nullptr; }
+  static bool Less(bool a, bool b) { return a < b; }
+};
+
+// Deltas (mask 0) or deltas of deltas (mask ~0) of the values' bits, from 0.
+struct IntEncoder {
+  std::uint64_t mask;
+  std::uint64_t prev = 0;
+  std::uint64_t delta = 0;
+  void Put(BitWriter& w, std::uint64_t v) {
+    const std::uint64_t next_delta = v - prev;
+    PutInt(w, ZigZag(next_delta - (delta & mask)));
+    delta = next_delta;
+    prev = v;
+  }
+};
+template <class T>
+struct IntDecoder {
+  using Value = T;
+  std::uint64_t mask = 0;
+  std::uint64_t prev = 0;
+  std::uint64_t delta = 0;
+  const char* Next(BitReader& r, T& v) {
+    delta = (delta & mask) + UnZigZag(r.ReadInt());
+    prev += delta;
+    v = static_cast<T>(prev);
+    return nullptr;
+  }
+  const char* Finish() const { return nullptr; }
+  static bool Less(T a, T b) { return a < b; }
+};
+
+// Chooses deltas or deltas of deltas, whichever is smaller (deltas on a tie).
+template <class At>
+bool IntsUseDod(std::size_t n, At value_at) {
+  std::uint64_t prev = 0, delta = 0, delta_bits = 0, dod_bits = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto v = static_cast<std::uint64_t>(value_at(i));
+    const std::uint64_t next_delta = v - prev;
+    delta_bits += IntBits(ZigZag(next_delta));
+    dod_bits += IntBits(ZigZag(next_delta - delta));
+    delta = next_delta;
+    prev = v;
+  }
+  return dod_bits < delta_bits;
+}
+
+struct DoubleEncoder {
+  std::uint64_t prev = 0;
+  unsigned lead = 0, trail = 0;  // the window: a full one until the first new window
+  void Put(BitWriter& w, double d) {
+    const auto bits = std::bit_cast<std::uint64_t>(d);
+    const std::uint64_t x = bits ^ prev;
+    prev = bits;
+    if (x == 0) {
+      w.Put(0, 1);
+      return;
+    }
+    const auto new_lead = std::min(static_cast<unsigned>(std::countl_zero(x)), 31u);
+    const auto new_trail = static_cast<unsigned>(std::countr_zero(x));
+    const unsigned old_width = 64 - lead - trail, width = 64 - new_lead - new_trail;
+    // Reuse the window when x fits and a new window's 11 header bits would not pay off.
+    if (new_lead >= lead && new_trail >= trail && old_width <= width + 11) {
+      w.Put(0b10, 2);
+      w.PutWide(x >> trail, old_width);
+      return;
+    }
+    w.Put((std::uint64_t{0b11} << 11) | (new_lead << 6) | (width - 1), 13);
+    w.PutWide(x >> new_trail, width);
+    lead = new_lead;
+    trail = new_trail;
+  }
+};
+struct DoubleDecoder {
+  using Value = double;
+  std::uint64_t prev = 0;
+  unsigned lead = 0, trail = 0;
+  const char* Next(BitReader& r, double& v) {
+    const std::uint64_t w = r.Window();
+    if ((w >> 63) != 0) {
+      if (((w >> 62) & 1) != 0) {
+        const auto new_lead = static_cast<unsigned>((w >> 57) & 31);
+        const auto width = static_cast<unsigned>((w >> 51) & 63) + 1;
+        if (new_lead + width > 64) return "double window wider than 64 bits";
+        lead = new_lead;
+        trail = 64 - new_lead - width;
+        r.Skip(13);
+      } else {
+        r.Skip(2);
+      }
+      prev ^= r.ReadWide(64 - lead - trail) << trail;
+    } else {
+      r.Skip(1);
+    }
+    v = std::bit_cast<double>(prev);
+    return nullptr;
+  }
+  const char* Finish() const { return nullptr; }
+  static bool Less(double a, double b) { return DoubleKey(a) < DoubleKey(b); }
+};
+
+struct StringEncoder {
+  std::string* section;
+  std::string_view prev;
+  void Put(BitWriter& w, const std::string& v) {
+    if (v == prev) {
+      w.Put(0, 1);
+      return;
+    }
+    w.Put(1, 1);
+    AppendLengthPrefixed(*section, v);
+    prev = v;
+  }
+};
+struct StringDecoder {
+  using Value = std::string_view;
+  Reader section;
+  std::string_view prev;
+  const char* Next(BitReader& r, std::string_view& v) {
+    if (r.Read(1) != 0) {
+      auto next = section.LengthPrefixed();
+      if (!next) return "truncated string section";
+      prev = *next;
+    }
+    v = prev;
+    return nullptr;
+  }
+  const char* Finish() const {
+    return section.empty() ? nullptr : "unused bytes in the string section";
+  }
+  static bool Less(std::string_view a, std::string_view b) { return a < b; }
+};
+
+// ---- chunks --------------------------------------------------------------------------------
+
+struct ChunkView {
+  std::uint8_t type = 0;
+  std::uint64_t count = 0;
+  std::int64_t first_us = 0;
+  std::int64_t last_us = 0;
+  std::string_view strings;  // string chunks: the string section
+  std::size_t strings_at = 0;
+  std::string_view stream;  // the bit stream
+  std::size_t stream_at = 0;
+};
+
+// Parses the header of the chunk at block[*offset] and moves *offset past the chunk.
+Result<ChunkView> ParseChunk(std::string_view block, std::size_t* offset) {
+  Reader r(block.substr(*offset));
+  const auto at = [&] { return block.size() - r.rest().size(); };
+  ChunkView c;
+  const std::size_t start = at();
+  const auto version = r.Byte();
+  const auto type = r.Byte();
+  if (!type) return Corrupt("truncated chunk header", start);
+  if (*version != kChunkVersion)
+    return Corrupt("unknown chunk version " + std::to_string(*version), start);
+  if (*type >= kTypeCount) return Corrupt("unknown value type " + std::to_string(*type), start + 1);
+  c.type = *type;
+  const std::size_t count_at = at();
+  const auto count = r.Varint();
+  if (!count) return Corrupt("truncated chunk header", count_at);
+  if (*count == 0) return Corrupt("empty chunk", count_at);
+  c.count = *count;
+  const std::size_t length_at = at();
+  const auto length = r.Varint();
+  if (!length) return Corrupt("truncated chunk header", length_at);
+  if (*length > r.rest().size()) return Corrupt("chunk body past the end of the block", length_at);
+  const std::size_t body_at = at();
+  const std::string_view body = r.rest().substr(0, static_cast<std::size_t>(*length));
+  *offset = body_at + body.size();
+
+  Reader b(body);
+  const auto body_pos = [&] { return body_at + body.size() - b.rest().size(); };
+  const auto first = b.Be64();
+  if (!first) return Corrupt("truncated chunk body", body_pos());
+  const std::size_t span_at = body_pos();
+  const auto span = b.Varint();
+  if (!span) return Corrupt("truncated chunk body", span_at);
+  c.first_us = static_cast<std::int64_t>(*first);
+  c.last_us = static_cast<std::int64_t>(*first + *span);
+  if (c.last_us < c.first_us) return Corrupt("time span past the largest timestamp", span_at);
+  if (c.type == kString) {
+    const std::size_t section_at = body_pos();
+    const auto section = b.LengthPrefixed();
+    if (!section) return Corrupt("truncated string section", section_at);
+    c.strings = *section;
+    c.strings_at = body_pos() - section->size();
+  }
+  c.stream = b.rest();
+  c.stream_at = body_pos();
+  // Every sample after the first takes at least 2 bits, the first at least 1.
+  if (c.count - 1 > c.stream.size() * 4)
+    return Corrupt("more samples than the body holds", count_at);
+  return c;
+}
+
+// Appends the samples of `c` with from_us <= t <= last_us; stops at the first one after last_us.
+template <std::uint8_t K, class Decoder>
+Status DecodeSamples(const ChunkView& c, Decoder dec, std::int64_t from_us, std::int64_t last_us,
+                     std::vector<Sample>* out) {
+  BitReader r(c.stream);
+  if constexpr (K == kInt64 || K == kUint64) dec.mask = 0 - r.Read(1);
+  std::int64_t t = c.first_us;
+  std::uint64_t t_delta = 0;
+  typename Decoder::Value v{}, prev_v{};
+  for (std::uint64_t i = 0; i < c.count; ++i) {
+    const std::int64_t prev_t = t;
+    if (i > 0) {
+      t_delta += UnZigZag(r.ReadInt());
+      t = static_cast<std::int64_t>(static_cast<std::uint64_t>(t) + t_delta);
+    }
+    const std::size_t at = c.stream_at + std::min(r.bit_pos() / 8, c.stream.size());
+    if (const char* error = dec.Next(r, v)) return Corrupt(error, at);
+    if (r.overrun()) return Corrupt("truncated bit stream", c.stream_at + c.stream.size());
+    if (i > 0 && (t < prev_t || (t == prev_t && Decoder::Less(v, prev_v))))
+      return Corrupt("samples out of order", at);
+    if (t > last_us) return OkStatus();
+    if (t >= from_us) out->push_back(Sample{t, SignalValue(std::in_place_index<K>, v)});
+    prev_v = v;
+  }
+  if (t != c.last_us) return Corrupt("last timestamp differs from the header", c.stream_at);
+  const std::size_t used = (r.bit_pos() + 7) / 8;
+  if (used != c.stream.size()) return Corrupt("bytes after the bit stream", c.stream_at + used);
+  if (const unsigned pad = (8 - r.bit_pos() % 8) % 8; pad != 0 && r.Read(pad) != 0)
+    return Corrupt("nonzero padding", c.stream_at + used - 1);
+  if (const char* error = dec.Finish()) return Corrupt(error, c.strings_at);
+  return OkStatus();
+}
+
+Status DecodeChunk(const ChunkView& c, std::int64_t from_us, std::int64_t last_us,
+                   std::vector<Sample>* out) {
+  switch (c.type) {
+    case kBool:
+      return DecodeSamples<kBool>(c, BoolDecoder{}, from_us, last_us, out);
+    case kInt64:
+      return DecodeSamples<kInt64>(c, IntDecoder<std::int64_t>{}, from_us, last_us, out);
+    case kUint64:
+      return DecodeSamples<kUint64>(c, IntDecoder<std::uint64_t>{}, from_us, last_us, out);
+    case kDouble:
+      return DecodeSamples<kDouble>(c, DoubleDecoder{}, from_us, last_us, out);
+    default:
+      return DecodeSamples<kString>(c, StringDecoder{Reader(c.strings), {}}, from_us, last_us, out);
+  }
+}
+
+// Appends the samples with from_us <= t <= last_us of every chunk, in canonical order.
+Status DecodeInRange(std::string_view block, std::int64_t from_us, std::int64_t last_us,
+                     std::vector<Sample>* out) {
+  // First the headers: validates them and sizes *out once.
+  std::size_t reserve = 0;
+  for (std::size_t offset = 0; offset < block.size();) {
+    CANVOY_ASSIGN_OR_RETURN(const ChunkView c, ParseChunk(block, &offset));
+    if (c.first_us >= from_us && c.last_us <= last_us) reserve += c.count;
+  }
+  out->reserve(out->size() + reserve);
+  const std::size_t begin = out->size();
+  for (std::size_t offset = 0; offset < block.size();) {
+    CANVOY_ASSIGN_OR_RETURN(const ChunkView c, ParseChunk(block, &offset));
+    if (c.last_us < from_us || c.first_us > last_us) continue;
+    const std::size_t mid = out->size();
+    CANVOY_RETURN_IF_ERROR(DecodeChunk(c, from_us, last_us, out));
+    // Each chunk is sorted; fold it into the sorted samples before it.
+    if (mid > begin && mid < out->size() && CanonicalLess((*out)[mid], (*out)[mid - 1])) {
+      const auto first = out->begin() + static_cast<std::ptrdiff_t>(begin);
+      std::inplace_merge(first, out->begin() + static_cast<std::ptrdiff_t>(mid), out->end(),
+                         CanonicalLess);
+    }
+  }
+  return OkStatus();
+}
+
+// Appends one chunk of the n samples at(0..n-1), all of type K, in canonical order.
+template <std::uint8_t K, class At>
+void EncodeTyped(std::size_t n, const At& at, std::string& out) {
+  using T = std::variant_alternative_t<K, SignalValue>;
+  const auto value_at = [&at](std::size_t i) -> const T& { return *std::get_if<K>(&at(i).value); };
+  std::string bits, section;
+  bits.reserve(n + 16);
+  BitWriter w(bits);
+  const auto encode = [&](auto& encoder) {
+    std::uint64_t t_prev = static_cast<std::uint64_t>(at(0).timestamp_us), t_delta = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i > 0) {
+        const auto t = static_cast<std::uint64_t>(at(i).timestamp_us);
+        PutInt(w, ZigZag(t - t_prev - t_delta));
+        t_delta = t - t_prev;
+        t_prev = t;
+      }
+      encoder.Put(w, value_at(i));
+    }
+  };
+  if constexpr (K == kBool) {
+    BoolEncoder encoder;
+    encode(encoder);
+  } else if constexpr (K == kInt64 || K == kUint64) {
+    const bool dod = IntsUseDod(n, value_at);
+    w.Put(dod ? 1 : 0, 1);
+    IntEncoder encoder{dod ? ~std::uint64_t{0} : 0};
+    encode(encoder);
+  } else if constexpr (K == kDouble) {
+    DoubleEncoder encoder;
+    encode(encoder);
+  } else {
+    StringEncoder encoder{&section, {}};
+    encode(encoder);
+  }
+  w.Finish();
+
+  const auto first = static_cast<std::uint64_t>(at(0).timestamp_us);
+  const std::uint64_t span = static_cast<std::uint64_t>(at(n - 1).timestamp_us) - first;
+  std::size_t body = 8 + VarintLength(span) + bits.size();
+  if constexpr (K == kString) body += VarintLength(section.size()) + section.size();
+  out.push_back(static_cast<char>(kChunkVersion));
+  out.push_back(static_cast<char>(K));
+  AppendVarint(out, n);
+  AppendVarint(out, body);
+  AppendBe64(out, first);
+  AppendVarint(out, span);
+  if constexpr (K == kString) AppendLengthPrefixed(out, section);
+  out.append(bits);
+}
+
+template <class At>
+void EncodeOneType(std::size_t type, std::size_t n, const At& at, std::string& out) {
+  switch (type) {
+    case kBool:
+      return EncodeTyped<kBool>(n, at, out);
+    case kInt64:
+      return EncodeTyped<kInt64>(n, at, out);
+    case kUint64:
+      return EncodeTyped<kUint64>(n, at, out);
+    case kDouble:
+      return EncodeTyped<kDouble>(n, at, out);
+    default:
+      return EncodeTyped<kString>(n, at, out);
+  }
+}
+
+class HistoryMergeOperator final : public rocksdb::MergeOperator {
+ public:
+  const char* Name() const override { return "canvoy.history.v1"; }
+
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    std::string& value = out->new_value;
+    value.clear();
+    std::size_t size = in.existing_value ? in.existing_value->size() : 0;
+    for (const auto& operand : in.operand_list) size += operand.size();
+    value.reserve(size);
+    if (in.existing_value) value.append(in.existing_value->data(), in.existing_value->size());
+    for (const auto& operand : in.operand_list) value.append(operand.data(), operand.size());
+    const auto chunks = CountChunks(value);
+    if (!chunks) return false;
+    if (chunks.value() <= 1) return true;
+    auto compacted = CompactBlock(value);
+    if (!compacted) return false;
+    value = std::move(compacted).value();
+    return true;
+  }
+
+  bool PartialMerge(const rocksdb::Slice& /*key*/, const rocksdb::Slice& left,
+                    const rocksdb::Slice& right, std::string* new_value,
+                    rocksdb::Logger* /*logger*/) const override {
+    new_value->assign(left.data(), left.size());
+    new_value->append(right.data(), right.size());
+    return true;
+  }
+
+  bool PartialMergeMulti(const rocksdb::Slice& /*key*/, const std::deque<rocksdb::Slice>& operands,
+                         std::string* new_value, rocksdb::Logger* /*logger*/) const override {
+    new_value->clear();
+    for (const auto& operand : operands) new_value->append(operand.data(), operand.size());
+    return true;
+  }
+};
+
+}  // namespace
+
+bool CanonicalLess(const Sample& a, const Sample& b) {
+  if (a.timestamp_us != b.timestamp_us) return a.timestamp_us < b.timestamp_us;
+  if (a.value.index() != b.value.index()) return a.value.index() < b.value.index();
+  switch (a.value.index()) {
+    case kBool:
+      return std::get<kBool>(a.value) < std::get<kBool>(b.value);
+    case kInt64:
+      return std::get<kInt64>(a.value) < std::get<kInt64>(b.value);
+    case kUint64:
+      return std::get<kUint64>(a.value) < std::get<kUint64>(b.value);
+    case kDouble:
+      return DoubleKey(std::get<kDouble>(a.value)) < DoubleKey(std::get<kDouble>(b.value));
+    default:
+      return std::get<kString>(a.value) < std::get<kString>(b.value);
+  }
+}
+
+std::string EncodeChunk(std::span<const Sample> samples) {
+  std::string out;
+  if (samples.empty()) return out;
+  out.reserve(samples.size() * 2 + 32);
+  const std::size_t type = samples.front().value.index();
+  const bool one_type = std::all_of(samples.begin(), samples.end(),
+                                    [type](const Sample& s) { return s.value.index() == type; });
+  if (one_type && std::is_sorted(samples.begin(), samples.end(), CanonicalLess)) {
+    EncodeOneType(
+        type, samples.size(), [samples](std::size_t i) -> const Sample& { return samples[i]; },
+        out);
+    return out;
+  }
+  // Sort pointers, not samples: no string is copied. Grouped by type, then canonical.
+  std::vector<const Sample*> order(samples.size());
+  for (std::size_t i = 0; i < samples.size(); ++i) order[i] = &samples[i];
+  std::sort(order.begin(), order.end(), [](const Sample* a, const Sample* b) {
+    if (a->value.index() != b->value.index()) return a->value.index() < b->value.index();
+    return CanonicalLess(*a, *b);
+  });
+  for (std::size_t begin = 0; begin < order.size();) {
+    const std::size_t run_type = order[begin]->value.index();
+    std::size_t end = begin;
+    while (end < order.size() && order[end]->value.index() == run_type) ++end;
+    const auto run = std::span(order).subspan(begin, end - begin);
+    EncodeOneType(
+        run_type, run.size(), [run](std::size_t i) -> const Sample& { return *run[i]; }, out);
+    begin = end;
+  }
+  return out;
+}
+
+Status DecodeBlock(std::string_view block, std::vector<Sample>* out) {
+  return DecodeInRange(block, kMinUs, kMaxUs, out);
+}
+
+Status DecodeBlockRange(std::string_view block, std::int64_t from_us, std::int64_t to_us,
+                        std::vector<Sample>* out) {
+  if (to_us <= from_us) return OkStatus();
+  return DecodeInRange(block, from_us, to_us - 1, out);
+}
+
+Result<std::size_t> CountChunks(std::string_view block) {
+  std::size_t chunks = 0;
+  for (std::size_t offset = 0; offset < block.size(); ++chunks) {
+    CANVOY_RETURN_IF_ERROR(ParseChunk(block, &offset));
+  }
+  return chunks;
+}
+
+Result<std::string> CompactBlock(std::string_view block) {
+  std::vector<Sample> samples;
+  CANVOY_RETURN_IF_ERROR(DecodeBlock(block, &samples));
+  return EncodeChunk(samples);
+}
+
+std::shared_ptr<rocksdb::MergeOperator> NewHistoryMergeOperator() {
+  return std::make_shared<HistoryMergeOperator>();
+}
+
+}  // namespace canvoy::fleet_store::storage

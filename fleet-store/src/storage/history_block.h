@@ -1,0 +1,78 @@
+// History blocks: the compressed samples of one (vehicle, signal, time bucket), the value of the
+// `history` column family. A block is a concatenation of self-delimiting chunks, so a RocksDB
+// Merge appends samples by appending a chunk; the merge operator folds a block of several chunks
+// into one chunk per value type. Every function here is pure and may be called from any thread.
+//
+// Chunk, version 1 (all of one SignalValue type):
+//   u8 version (1) | u8 type (SignalValue's index) | varint count (>= 1) | varint body length |
+//   body
+// Body:
+//   be64 first timestamp | varint (last - first timestamp, mod 2^64)
+//   | string chunks only: varint length + the new string values, each varint length + bytes
+//   | a bit stream, most significant bit first, zero-padded to a byte:
+//       int64/uint64 chunks: 1 bit, 0 = values as deltas, 1 = values as deltas of deltas;
+//       then per sample: its timestamp's delta of delta (not for the first sample), its value.
+// Integers (timestamp dods, value deltas or dods, all mod 2^64, zigzagged) use the classes
+//   0 -> '0' | < 2^7 -> '10'+7 bits | < 2^12 -> '110'+12 | < 2^20 -> '1110'+20
+//   | < 2^32 -> '11110'+32 | else '11111'+64,
+// doubles are Gorilla XORs with the previous value's bits (the first with 0):
+//   '0' same bits | '10' + the bits in the previous window | '11' + 5 bits leading zeros
+//   + 6 bits (width - 1) + width bits; bools are 1 bit; strings 1 bit: 0 = the previous value
+//   (initially ""), 1 = the next value of the string section.
+// Samples within a chunk are in canonical order (CanonicalLess); decoders reject other orders.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "canvoy/common/error.h"
+#include "canvoy/fleet_store/types.h"
+
+namespace rocksdb {
+class MergeOperator;
+}
+
+namespace canvoy::fleet_store::storage {
+
+// The canonical order of samples: Sample's operator< (timestamp, then type, then value), made
+// total for doubles by IEEE 754 totalOrder (-NaN < -inf < ... < -0.0 < +0.0 < ... < +inf < +NaN,
+// NaNs by payload). Samples equal under it are bit for bit identical.
+bool CanonicalLess(const Sample& a, const Sample& b);
+
+// Encodes `samples` (any order; the copy is sorted) as one chunk per value type present, in type
+// order; normally the caller groups samples by type and gets exactly one chunk. An empty span
+// gives an empty string (a block of no chunks). Exact for every value, NaN payloads included.
+std::string EncodeChunk(std::span<const Sample> samples);
+
+// Appends every sample of `block` to *out; the appended samples are in canonical order even when
+// the block has several chunks. A block may be empty. Corrupt or truncated input gives
+// Errc::kStorage "history block: <what> at byte N" and leaves *out with a prefix of the samples
+// appended; no input reads out of bounds.
+[[nodiscard]] Status DecodeBlock(std::string_view block, std::vector<Sample>* out);
+
+// Like DecodeBlock, but appends only samples with from_us <= timestamp < to_us, skipping chunks
+// outside the range without decoding them and stopping inside a chunk at to_us (so corruption
+// after that point is not detected).
+[[nodiscard]] Status DecodeBlockRange(std::string_view block, std::int64_t from_us,
+                                      std::int64_t to_us, std::vector<Sample>* out);
+
+// The number of chunks of `block`, reading only their headers.
+[[nodiscard]] Result<std::size_t> CountChunks(std::string_view block);
+
+// Decodes `block` and encodes it again as one chunk per value type present: the same multiset of
+// samples always gives the same bytes, whatever chunks it came in.
+[[nodiscard]] Result<std::string> CompactBlock(std::string_view block);
+
+// The merge operator of the history column family, named "canvoy.history.v1". Operands are
+// blocks (usually one EncodeChunk each). A full merge whose result has more than one chunk
+// compacts it (CompactBlock), so reads and compactions fold operands; a partial merge
+// concatenates. Duplicate samples are kept (a block is a multiset). Corrupt input fails the
+// merge, which RocksDB reports as corruption.
+std::shared_ptr<rocksdb::MergeOperator> NewHistoryMergeOperator();
+
+}  // namespace canvoy::fleet_store::storage

@@ -1,0 +1,186 @@
+// The RocksDB StoreView: reads history blocks, rollups, latest values and vehicles under one
+// snapshot, and hides what retention has expired but compaction has not yet deleted.
+#include "storage/store_view.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <vector>
+
+#include "storage/history_block.h"
+#include "storage/keys.h"
+#include "storage/rollup_codec.h"
+#include "storage/values.h"
+
+namespace canvoy::fleet_store::storage {
+namespace {
+
+std::string_view View(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+std::int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The oldest timestamp still visible under `keep` (zero: everything).
+std::int64_t Cutoff(std::chrono::seconds keep) {
+  if (keep.count() <= 0) return std::numeric_limits<std::int64_t>::min();
+  return NowUs() - keep.count() * 1'000'000;
+}
+
+class RocksStoreView final : public StoreView {
+ public:
+  RocksStoreView(const Database& db, const RetentionOptions& retention)
+      : db_(db), snapshot_(db.Snapshot()), retention_(retention) {}
+
+  Status ForEachVehicle(const std::function<bool(const VehicleInfo&)>& fn,
+                        const std::optional<Vin>& after) const override {
+    // The union of `vehicles` (vehicles with data) and `attributes`, merged in VIN order.
+    auto vehicles = db_.NewIterator(Cf::kVehicles, Options());
+    auto attributes = db_.NewIterator(Cf::kAttributes, Options());
+    auto seek = [&](rocksdb::Iterator& it) {
+      if (!after) return it.SeekToFirst();
+      it.Seek(after->str());
+      if (it.Valid() && View(it.key()) == after->str()) it.Next();
+    };
+    seek(*vehicles);
+    seek(*attributes);
+    while (vehicles->Valid() || attributes->Valid()) {
+      std::string_view vkey = vehicles->Valid() ? View(vehicles->key()) : std::string_view();
+      std::string_view akey = attributes->Valid() ? View(attributes->key()) : std::string_view();
+      const bool take_v = vehicles->Valid() && (!attributes->Valid() || vkey <= akey);
+      const bool take_a = attributes->Valid() && (!vehicles->Valid() || akey <= vkey);
+      const std::string_view key = take_v ? vkey : akey;
+      auto vin = Vin::Parse(key);
+      if (!vin) return Error(Errc::kStorage, "vehicles: corrupt key '" + ToHex(key) + "'");
+      VehicleInfo info{VehicleSummary{std::move(vin).value(), 0, 0, 0}, {}};
+      if (take_v) {
+        CANVOY_RETURN_IF_ERROR(Fill(info.summary, View(vehicles->value())));
+        vehicles->Next();
+      }
+      if (take_a) {
+        auto decoded = DecodeAttributes(View(attributes->value()));
+        if (!decoded) return decoded.error().WithContext("attributes '" + info.summary.vin.str() + "'");
+        info.attributes = std::move(decoded).value();
+        attributes->Next();
+      }
+      if (!fn(info)) return OkStatus();
+    }
+    if (!vehicles->status().ok()) return StorageError(vehicles->status(), "scan vehicles");
+    if (!attributes->status().ok()) return StorageError(attributes->status(), "scan attributes");
+    return OkStatus();
+  }
+
+  Result<std::optional<VehicleInfo>> GetVehicle(const Vin& vin) const override {
+    CANVOY_ASSIGN_OR_RETURN(auto vehicle, db_.Get(Cf::kVehicles, VehicleKey(vin), snap()));
+    CANVOY_ASSIGN_OR_RETURN(auto attrs, db_.Get(Cf::kAttributes, AttributeKey(vin), snap()));
+    if (!vehicle && !attrs) return std::optional<VehicleInfo>();
+    VehicleInfo info{VehicleSummary{vin, 0, 0, 0}, {}};
+    if (vehicle) CANVOY_RETURN_IF_ERROR(Fill(info.summary, *vehicle));
+    if (attrs) {
+      auto decoded = DecodeAttributes(*attrs);
+      if (!decoded) return decoded.error().WithContext("attributes '" + vin.str() + "'");
+      info.attributes = std::move(decoded).value();
+    }
+    return std::optional<VehicleInfo>(std::move(info));
+  }
+
+  Result<std::optional<LatestValue>> GetLatest(const Vin& vin,
+                                               std::string_view signal) const override {
+    CANVOY_ASSIGN_OR_RETURN(auto bytes, db_.Get(Cf::kLatest, LatestKey(vin, signal), snap()));
+    if (!bytes) return std::optional<LatestValue>();
+    auto record = DecodeLatest(*bytes);
+    if (!record)
+      return record.error().WithContext("latest '" + vin.str() + "' '" + std::string(signal) + "'");
+    return std::optional<LatestValue>(LatestValue{std::string(signal),
+                                                  std::move(record.value().unit),
+                                                  std::move(record.value().sample)});
+  }
+
+  Status ScanSamples(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                     std::int64_t to_us,
+                     const std::function<bool(const Sample&)>& fn) const override {
+    from_us = std::max(from_us, Cutoff(retention_.history));
+    if (from_us >= to_us) return OkStatus();
+    const std::string upper_key = SeriesKey(vin, signal, to_us);
+    const rocksdb::Slice upper(upper_key);
+    auto options = Options();
+    options.iterate_upper_bound = &upper;
+    auto it = db_.NewIterator(Cf::kHistory, options);
+    std::vector<Sample> samples;
+    for (it->Seek(SeriesKey(vin, signal, FloorTo(from_us, kHistoryBucketUs))); it->Valid();
+         it->Next()) {
+      samples.clear();
+      if (auto s = DecodeBlockRange(View(it->value()), from_us, to_us, &samples); !s) {
+        return s.error().WithContext("history '" + vin.str() + "' '" + std::string(signal) + "'");
+      }
+      for (const auto& sample : samples) {
+        if (!fn(sample)) return OkStatus();
+      }
+    }
+    if (!it->status().ok()) return StorageError(it->status(), "scan history");
+    return OkStatus();
+  }
+
+  Status ScanRollups(
+      const Vin& vin, std::string_view signal, RollupWidth width, std::int64_t from_us,
+      std::int64_t to_us,
+      const std::function<bool(std::int64_t, const Rollup&)>& fn) const override {
+    const bool minutes = width == RollupWidth::kMinute;
+    const Cf cf = minutes ? Cf::kRollups1m : Cf::kRollups1h;
+    const std::int64_t slot_us = minutes ? kMinuteUs : kHourUs;
+    const std::int64_t span_us = minutes ? kHourUs : kDayUs;
+    from_us = std::max(from_us, Cutoff(minutes ? retention_.rollups_1m : retention_.rollups_1h));
+    if (from_us >= to_us) return OkStatus();
+    const std::string upper_key = SeriesKey(vin, signal, to_us);
+    const rocksdb::Slice upper(upper_key);
+    auto options = Options();
+    options.iterate_upper_bound = &upper;
+    auto it = db_.NewIterator(cf, options);
+    std::vector<std::pair<std::uint32_t, Rollup>> slots;
+    for (it->Seek(SeriesKey(vin, signal, FloorTo(from_us, span_us))); it->Valid(); it->Next()) {
+      auto start = SeriesKeyStart(View(it->key()));
+      if (!start) return Error(Errc::kStorage, "rollups: corrupt key '" + ToHex(View(it->key())) + "'");
+      slots.clear();
+      if (auto s = DecodeRollupSlots(View(it->value()), &slots); !s) {
+        return s.error().WithContext("rollups '" + vin.str() + "' '" + std::string(signal) + "'");
+      }
+      for (const auto& [slot, rollup] : slots) {
+        const std::int64_t bucket = *start + static_cast<std::int64_t>(slot) * slot_us;
+        if (bucket < from_us || bucket >= to_us || rollup.count == 0) continue;
+        if (!fn(bucket, rollup)) return OkStatus();
+      }
+    }
+    if (!it->status().ok()) return StorageError(it->status(), "scan rollups");
+    return OkStatus();
+  }
+
+ private:
+  const rocksdb::Snapshot* snap() const { return snapshot_->snapshot(); }
+  rocksdb::ReadOptions Options() const {
+    rocksdb::ReadOptions options;
+    options.snapshot = snap();
+    return options;
+  }
+  static Status Fill(VehicleSummary& summary, std::string_view bytes) {
+    auto record = DecodeVehicle(bytes);
+    if (!record) return record.error().WithContext("vehicle '" + summary.vin.str() + "'");
+    summary.sample_count = record.value().sample_count;
+    summary.batch_count = record.value().batch_count;
+    summary.last_seen_us = record.value().last_seen_us;
+    return OkStatus();
+  }
+
+  const Database& db_;
+  std::unique_ptr<rocksdb::ManagedSnapshot> snapshot_;
+  RetentionOptions retention_;
+};
+
+}  // namespace
+
+std::unique_ptr<StoreView> NewStoreView(const Database& db, const RetentionOptions& retention) {
+  return std::make_unique<RocksStoreView>(db, retention);
+}
+
+}  // namespace canvoy::fleet_store::storage
