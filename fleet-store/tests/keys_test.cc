@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <limits>
 
 #include "storage/encoding.h"
@@ -31,17 +33,37 @@ TEST(KeysTest, OrderedInt64SortsLikeTheNumbers) {
   }
 }
 
-TEST(KeysTest, SampleKeysOfOneSignalSortByFirstTimestampThenSeq) {
+TEST(KeysTest, SeriesKeysOfOneSignalSortBySpanStart) {
   const auto vin = V(test_support::kVin1);
-  const auto a = SampleKey(vin, "Vehicle.Speed", -5, 9, Stream(1));
-  const auto b = SampleKey(vin, "Vehicle.Speed", 10, 2, Stream(1));
-  const auto c = SampleKey(vin, "Vehicle.Speed", 10, 3, Stream(0));
+  const auto a = SeriesKey(vin, "Vehicle.Speed", -kHourUs);
+  const auto b = SeriesKey(vin, "Vehicle.Speed", 0);
+  const auto c = SeriesKey(vin, "Vehicle.Speed", kHourUs);
   EXPECT_LT(a, b);
   EXPECT_LT(b, c);
-  EXPECT_TRUE(a.starts_with(SamplePrefix(vin, "Vehicle.Speed")));
+  EXPECT_TRUE(a.starts_with(SeriesPrefix(vin, "Vehicle.Speed")));
+  EXPECT_EQ(SeriesKeyStart(a), -kHourUs);
+  EXPECT_EQ(SeriesKeyStart(c), kHourUs);
   // A signal whose name extends another's is outside the other's prefix.
-  EXPECT_FALSE(SampleKey(vin, "Vehicle.SpeedLimit", 0, 1, Stream(1))
-                   .starts_with(SamplePrefix(vin, "Vehicle.Speed")));
+  EXPECT_FALSE(SeriesKey(vin, "Vehicle.SpeedLimit", 0).starts_with(SeriesPrefix(vin, "Vehicle.Speed")));
+}
+
+TEST(KeysTest, FloorToRoundsTowardsMinusInfinityAndSaturates) {
+  EXPECT_EQ(FloorTo(0, kHourUs), 0);
+  EXPECT_EQ(FloorTo(kHourUs - 1, kHourUs), 0);
+  EXPECT_EQ(FloorTo(-1, kHourUs), -kHourUs);
+  EXPECT_EQ(FloorTo(-kHourUs, kHourUs), -kHourUs);
+  EXPECT_EQ(FloorTo(std::numeric_limits<std::int64_t>::min(), kHourUs),
+            std::numeric_limits<std::int64_t>::min());
+  EXPECT_LE(FloorTo(std::numeric_limits<std::int64_t>::max(), kHourUs),
+            std::numeric_limits<std::int64_t>::max());
+}
+
+TEST(KeysTest, OffsetKeyRoundTrips) {
+  auto parts = ParseOffsetKey(OffsetKey("canvoy.telemetry.v1", 7));
+  ASSERT_TRUE(parts);
+  EXPECT_EQ(parts->topic, "canvoy.telemetry.v1");
+  EXPECT_EQ(parts->partition, 7);
+  EXPECT_FALSE(ParseOffsetKey("no separator"));
 }
 
 TEST(KeysTest, RejectedKeyRoundTrips) {
@@ -85,4 +107,57 @@ TEST(ValuesTest, TruncatedValuesAreReportedAsCorrupt) {
 }
 
 }  // namespace
+TEST(DedupRecordTest, RangesMergeInAnyInsertionOrderAndRoundTrip) {
+  std::vector<std::uint64_t> seqs;
+  for (std::uint64_t s = 0; s < 200; ++s) {
+    if (s % 50 != 7) seqs.push_back(s);  // holes at 7, 57, 107, 157
+  }
+  seqs.push_back(5000);  // a jump, as after an agent restart
+  std::mt19937_64 rng(42);
+  for (int round = 0; round < 5; ++round) {
+    std::shuffle(seqs.begin(), seqs.end(), rng);
+    DedupRecord record;
+    for (auto s : seqs) {
+      EXPECT_FALSE(record.Contains(s)) << s;
+      record.Insert(s);
+      EXPECT_TRUE(record.Contains(s)) << s;
+      record.Insert(s);  // again: no change
+    }
+    const std::vector<std::pair<std::uint64_t, std::uint64_t>> expected = {
+        {0, 6}, {8, 56}, {58, 106}, {108, 156}, {158, 199}, {5000, 5000}};
+    EXPECT_EQ(record.ranges, expected);
+    for (std::uint64_t hole : {7, 57, 107, 157, 200, 4999, 5001}) EXPECT_FALSE(record.Contains(hole));
+    record.updated_us = -12;
+    auto decoded = DecodeDedup(EncodeDedup(record));
+    ASSERT_TRUE(decoded) << decoded.error().ToString();
+    EXPECT_EQ(decoded.value().ranges, expected);
+    EXPECT_EQ(decoded.value().updated_us, -12);
+  }
+}
+
+TEST(DedupRecordTest, ExtremeSeqsAndCorruptValues) {
+  DedupRecord record;
+  record.Insert(std::numeric_limits<std::uint64_t>::max());
+  record.Insert(0);
+  record.Insert(std::numeric_limits<std::uint64_t>::max() - 1);
+  EXPECT_EQ(record.ranges.size(), 2u);
+  auto decoded = DecodeDedup(EncodeDedup(record));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded.value().ranges, record.ranges);
+  const std::string bytes = EncodeDedup(record);
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(DecodeDedup(bytes.substr(0, n))) << "truncated to " << n;
+  }
+  EXPECT_FALSE(DecodeDedup(bytes + "x"));
+}
+
+TEST(AttributesValueTest, RoundTripsAndRejectsTruncation) {
+  Attributes attributes{{"model", "F-150"}, {"region", "north"}, {"tags", "a,b"}, {"empty", ""}};
+  const auto bytes = EncodeAttributes(attributes);
+  auto decoded = DecodeAttributes(bytes);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded.value(), attributes);
+  for (std::size_t n = 0; n < bytes.size(); ++n) EXPECT_FALSE(DecodeAttributes(bytes.substr(0, n)));
+}
+
 }  // namespace canvoy::fleet_store::storage

@@ -23,7 +23,7 @@ constexpr std::int64_t kBeyondDouble = (std::int64_t{1} << 53) + 1;  // 90071992
 class QueryServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = Store::Open({dir_.path() / "db"}).value();
+    store_ = Store::Open(test_support::StoreAt(dir_.path() / "db")).value();
     writer_ = std::make_unique<StoreWriter>(*store_);
     ASSERT_TRUE(writer_->PutCatalog(CatalogRecordOf(TestCatalog())));
     handler_ = MakeQueryHandler(*store_, registry_);

@@ -22,7 +22,7 @@ class StoreWriterTest : public ::testing::Test {
   void SetUp() override { Open(); }
 
   void Open() {
-    store_ = Store::Open({dir_.path() / "db"}).value();
+    store_ = Store::Open(test_support::StoreAt(dir_.path() / "db")).value();
     writer_ = std::make_unique<StoreWriter>(*store_);
     ASSERT_TRUE(writer_->PutCatalog(CatalogRecordOf(TestCatalog())));
   }

@@ -13,6 +13,7 @@
 
 #include "canvoy/common/catalog_hash.h"
 #include "canvoy/common/ids.h"
+#include "canvoy/fleet_store/store.h"
 #include "canvoy/fleet_store/types.h"
 #include "canvoy/telemetry/v1/telemetry.pb.h"
 
@@ -149,5 +150,12 @@ inline ConsumedRecord Record(std::int64_t offset, const std::string& vin, BatchB
 }
 
 inline Vin V(const char* text) { return Vin::Parse(text).value(); }
+
+// Options of a store at `path` with the defaults otherwise.
+inline StoreOptions StoreAt(const std::filesystem::path& path) {
+  StoreOptions options;
+  options.path = path;
+  return options;
+}
 
 }  // namespace canvoy::fleet_store::test_support
