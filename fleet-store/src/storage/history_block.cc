@@ -20,6 +20,7 @@ constexpr std::size_t kTypeCount = std::variant_size_v<SignalValue>;
 enum : std::uint8_t { kBool = 0, kInt64 = 1, kUint64 = 2, kDouble = 3, kString = 4 };
 constexpr std::int64_t kMinUs = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t kMaxUs = std::numeric_limits<std::int64_t>::max();
+constexpr std::size_t kMaxReserve = std::size_t{1} << 20;  // samples
 
 Error Corrupt(std::string_view what, std::size_t at) {
   return Error(Errc::kStorage,
@@ -444,7 +445,8 @@ Status DecodeInRange(std::string_view block, std::int64_t from_us, std::int64_t 
     CANVOY_ASSIGN_OR_RETURN(const ChunkView c, ParseChunk(block, &offset));
     if (c.first_us >= from_us && c.last_us <= last_us) reserve += c.count;
   }
-  out->reserve(out->size() + reserve);
+  // Capped, so that a corrupt count cannot reserve much more than the samples that exist.
+  out->reserve(out->size() + std::min(reserve, kMaxReserve));
   const std::size_t begin = out->size();
   for (std::size_t offset = 0; offset < block.size();) {
     CANVOY_ASSIGN_OR_RETURN(const ChunkView c, ParseChunk(block, &offset));
