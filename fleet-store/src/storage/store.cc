@@ -109,6 +109,18 @@ Result<std::vector<Sample>> Store::ReadSamples(const Vin& vin, std::string_view 
 
 Status Store::Compact() { return db_->CompactAll(); }
 
+Result<std::vector<std::pair<std::string, std::uint64_t>>> Store::DiskUsage() const {
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  for (std::size_t i = 0; i < storage::kCfCount; ++i) {
+    const auto cf = static_cast<Cf>(i);
+    std::uint64_t bytes = 0;
+    if (!db_->db().GetIntProperty(db_->cf(cf), "rocksdb.total-sst-files-size", &bytes))
+      return Error(Errc::kStorage, "disk usage of " + std::string(storage::CfName(cf)));
+    out.emplace_back(std::string(storage::CfName(cf)), bytes);
+  }
+  return out;
+}
+
 Result<std::vector<std::tuple<std::string, std::int32_t, std::int64_t>>> Store::ListOffsets()
     const {
   std::vector<std::tuple<std::string, std::int32_t, std::int64_t>> out;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "canvoy/common/error.h"
@@ -76,6 +77,9 @@ class Store {
   Result<std::optional<telemetry::v1::Catalog>> GetCatalog(std::string_view hash) const;
   // Flushes and compacts every column family: applies retention now, folds history operands.
   Status Compact();
+
+  // Bytes of SST files per column family (after Compact(), what the data takes on disk).
+  Result<std::vector<std::pair<std::string, std::uint64_t>>> DiskUsage() const;
 
   // Every stored next offset: (topic, partition) -> offset.
   Result<std::vector<std::tuple<std::string, std::int32_t, std::int64_t>>> ListOffsets() const;
