@@ -42,7 +42,7 @@ constexpr const char* kUsage =
     "       canvoy-fleet-store query latest --url http://HOST:PORT --vin VIN [--format "
     "table|json|csv]\n"
     "       canvoy-fleet-store import --db DIR [--samples FILE.csv] [--attributes FILE.csv]\n"
-    "       canvoy-fleet-store export|offsets|compact --db DIR";
+    "       canvoy-fleet-store export|offsets|compact|disk-usage --db DIR";
 
 int Fail(int code, const Error& error) {
   std::cerr << "canvoy-fleet-store: " << error.message() << "\n";
@@ -244,11 +244,12 @@ int main(int argc, char** argv) {
   if (command == "export") return cli::ExportCommand(argc - 1, argv + 1);
   if (command == "offsets") return cli::OffsetsCommand(argc - 1, argv + 1);
   if (command == "compact") return cli::CompactCommand(argc - 1, argv + 1);
+  if (command == "disk-usage") return cli::DiskUsageCommand(argc - 1, argv + 1);
   if (command == "--help" || command == "-h") {
     std::cout << kUsage << "\n";
     return 0;
   }
   return Fail(kUsageError,
               Error(Errc::kInvalidArgument, "command '" + std::string(command) +
-                                                "': expected serve, query, import, export, offsets or compact\n" + kUsage));
+                                                "': expected serve, query, import, export, offsets, compact or disk-usage\n" + kUsage));
 }

@@ -24,7 +24,8 @@ constexpr const char* kUsage =
     "usage: canvoy-fleet-store import --db DIR [--samples FILE.csv] [--attributes FILE.csv]\n"
     "       canvoy-fleet-store export --db DIR [--vin VIN] [--signal NAME]\n"
     "       canvoy-fleet-store offsets --db DIR\n"
-    "       canvoy-fleet-store compact --db DIR";
+    "       canvoy-fleet-store compact --db DIR\n"
+    "       canvoy-fleet-store disk-usage --db DIR";
 
 int Fail(int code, const Error& error) {
   std::cerr << "canvoy-fleet-store: " << error.message() << "\n";
@@ -216,6 +217,20 @@ int OffsetsCommand(int argc, const char* const* argv) {
   std::cout << "topic,partition,next_offset\n";
   for (const auto& [topic, partition, next] : offsets.value())
     std::cout << topic << "," << partition << "," << next << "\n";
+  return 0;
+}
+
+int DiskUsageCommand(int argc, const char* const* argv) {
+  std::string db;
+  po::options_description desc("disk-usage options");
+  desc.add_options()("db", po::value(&db)->required(), "RocksDB directory");
+  if (auto code = Parse(argc, argv, desc)) return *code;
+  auto store = OpenStore(db, true);
+  if (!store) return Fail(kRuntimeError, store.error());
+  auto usage = store.value()->DiskUsage();
+  if (!usage) return Fail(kRuntimeError, usage.error());
+  std::cout << "column_family,sst_bytes\n";
+  for (const auto& [cf, bytes] : usage.value()) std::cout << cf << "," << bytes << "\n";
   return 0;
 }
 

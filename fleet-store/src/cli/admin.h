@@ -1,5 +1,5 @@
 // The fleet store's offline commands, which open the database directly (the server must not be
-// running on it): import, export, offsets, compact. Each returns the process exit code.
+// running on it): import, export, offsets, compact, disk-usage. Each returns the process exit code.
 #pragma once
 
 #include <chrono>
@@ -17,6 +17,7 @@ int ImportCommand(int argc, const char* const* argv);
 int ExportCommand(int argc, const char* const* argv);
 int OffsetsCommand(int argc, const char* const* argv);
 int CompactCommand(int argc, const char* const* argv);
+int DiskUsageCommand(int argc, const char* const* argv);
 
 // "90d", "12h", "30m", "45s" or "0" (zero: forever) as seconds; Errc::kInvalidArgument naming
 // `option` otherwise.
