@@ -22,6 +22,8 @@
 #include "canvoy/common/net.h"
 #include "canvoy/common/options.h"
 #include "canvoy/fleet_store/metrics.h"
+#include "canvoy/fleet_store/query.h"
+#include "canvoy/fleet_store/query_cli.h"
 #include "canvoy/fleet_store/query_client.h"
 #include "canvoy/fleet_store/query_service.h"
 #include "canvoy/fleet_store/sink.h"
@@ -37,12 +39,12 @@ using namespace canvoy::fleet_store;
 constexpr int kUsageError = 2;
 constexpr int kRuntimeError = 1;
 
-constexpr const char* kUsage =
+const std::string kUsage =
     "usage: canvoy-fleet-store serve --db DIR --bootstrap HOST:PORT [options]\n"
-    "       canvoy-fleet-store query latest --url http://HOST:PORT --vin VIN [--format "
-    "table|json|csv]\n"
+    "       canvoy-fleet-store query run|samples|downsample|latest ... (below)\n"
     "       canvoy-fleet-store import --db DIR [--samples FILE.csv] [--attributes FILE.csv]\n"
-    "       canvoy-fleet-store export|offsets|compact|disk-usage --db DIR";
+    "       canvoy-fleet-store export|offsets|compact|disk-usage --db DIR\n" +
+    std::string(kQueryUsage);
 
 int Fail(int code, const Error& error) {
   std::cerr << "canvoy-fleet-store: " << error.message() << "\n";
@@ -55,6 +57,8 @@ struct ServeConfig {
   http::ServerOptions http;
   std::string port_file;
   std::string log_level;
+  QueryLimits query;          // per query: time limit, values scanned, page size
+  unsigned http_threads = 4;  // queries run on these; a long one blocks only its own thread
 };
 
 // "0,1,5" -> {0, 1, 5}; empty -> {} (the consumer group assigns).
@@ -85,6 +89,7 @@ Result<ServeConfig> ParseServe(int argc, const char* const* argv, bool& help) {
   std::size_t max_records = c.sink.max_poll_records;
   long round_ms = c.sink.poll_round_time.count();
   long catalog_wait_ms = c.sink.catalog_wait.count();
+  long query_timeout_ms = c.query.timeout.count();
   std::string partitions, retain_history = "0", retain_1m = "0", retain_1h = "0", retain_dedup = "0";
   po::options_description desc("serve options");
   // clang-format off
@@ -116,6 +121,12 @@ Result<ServeConfig> ParseServe(int argc, const char* const* argv, bool& help) {
       ("http-address", po::value(&c.http.address)->default_value(c.http.address),
        "HTTP listen address")
       ("http-port", po::value(&port)->default_value(0), "HTTP port; 0 picks a free one")
+      ("http-threads", po::value(&c.http_threads)->default_value(c.http_threads),
+       "threads answering HTTP requests (each runs one query at a time)")
+      ("query-timeout-ms", po::value(&query_timeout_ms)->default_value(query_timeout_ms),
+       "a query still running after this long fails with 503")
+      ("query-max-values", po::value(&c.query.max_scanned_values)->default_value(c.query.max_scanned_values),
+       "samples plus rollups one query may read; more is a 400")
       ("http-port-file", po::value(&c.port_file), "write the bound HTTP port to FILE once serving")
       ("log-level", po::value(&c.log_level)->default_value("info"),
        "trace, debug, info, warn or error");
@@ -143,6 +154,10 @@ Result<ServeConfig> ParseServe(int argc, const char* const* argv, bool& help) {
   c.sink.poll_round_time = std::chrono::milliseconds(round_ms);
   c.sink.catalog_wait = std::chrono::milliseconds(catalog_wait_ms);
   CANVOY_RETURN_IF_ERROR(c.sink.Validate());
+  if (c.http_threads == 0)
+    return Error(Errc::kInvalidArgument, "option '--http-threads' must be at least 1");
+  c.query.timeout = std::chrono::milliseconds(query_timeout_ms);
+  CANVOY_RETURN_IF_ERROR(c.query.Validate());
   return c;
 }
 
@@ -165,7 +180,8 @@ int Serve(int argc, const char* const* argv) {
   std::unique_ptr<Sink> sink = std::move(created).value();
 
   boost::asio::io_context io;
-  auto started = http::Server::Start(io, config.http, MakeQueryHandler(*store, registry));
+  auto started = http::Server::Start(io, config.http, MakeQueryHandler(*store, [&store] { return store->View(); }, registry,
+                                     config.query));
   if (!started) return Fail(kRuntimeError, started.error());
   std::shared_ptr<http::Server> server = started.value();
   if (!config.port_file.empty()) {
@@ -179,7 +195,8 @@ int Serve(int argc, const char* const* argv) {
     spdlog::info("msg=\"stopping\" signal={}", signal);
     sink->Stop();
   });
-  std::thread io_thread([&io] { io.run(); });
+  std::vector<std::thread> io_threads;
+  for (unsigned i = 0; i < config.http_threads; ++i) io_threads.emplace_back([&io] { io.run(); });
   spdlog::info("msg=\"serving\" db=\"{}\" http={}:{} topic={} group={}", config.store.path.string(),
                config.http.address, server->port(), config.sink.telemetry_topic,
                config.sink.group_id);
@@ -189,7 +206,7 @@ int Serve(int argc, const char* const* argv) {
   server->Stop();
   boost::asio::post(io, [&signals] { signals.cancel(); });
   io.stop();
-  io_thread.join();
+  for (auto& thread : io_threads) thread.join();
   sink.reset();
   store.reset();  // closes RocksDB; no query can run any more
   if (!status) {
@@ -200,46 +217,12 @@ int Serve(int argc, const char* const* argv) {
   return 0;
 }
 
-int QueryLatestCommand(int argc, const char* const* argv) {
-  std::string url, vin_text, format_text;
-  long timeout_ms = 10000;
-  po::options_description desc("query latest options");
-  // clang-format off
-  desc.add_options()
-      ("url", po::value(&url)->required(), "the store's HTTP address, e.g. http://127.0.0.1:8080")
-      ("vin", po::value(&vin_text)->required(), "the vehicle")
-      ("format", po::value(&format_text)->default_value("table"), "table, json or csv")
-      ("timeout-ms", po::value(&timeout_ms)->default_value(timeout_ms), "give up after this long");
-  // clang-format on
-  AddCommonOptions(desc);
-  po::variables_map vm;
-  auto outcome = ParseOptions(argc, argv, desc, vm, kUsage);
-  if (!outcome) return Fail(kUsageError, outcome.error());
-  if (outcome.value() == ParseOutcome::kHelpShown) return 0;
-  auto vin = Vin::Parse(vin_text);
-  if (!vin) return Fail(kUsageError, vin.error().WithContext("option '--vin'"));
-  auto format = ParseOutputFormat(format_text);
-  if (!format) return Fail(kUsageError, format.error().WithContext("option '--format'"));
-  if (timeout_ms <= 0)
-    return Fail(kUsageError,
-                Error(Errc::kInvalidArgument, "option '--timeout-ms' must be positive"));
-  auto text = QueryLatest(url, vin.value(), format.value(), std::chrono::milliseconds(timeout_ms));
-  if (!text) return Fail(kRuntimeError, text.error());
-  std::cout << text.value();
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string_view command = argc > 1 ? argv[1] : "";
   if (command == "serve") return Serve(argc - 1, argv + 1);
-  if (command == "query") {
-    const std::string_view what = argc > 2 ? argv[2] : "";
-    if (what == "latest") return QueryLatestCommand(argc - 2, argv + 2);
-    return Fail(kUsageError, Error(Errc::kInvalidArgument,
-                                   "query '" + std::string(what) + "': expected 'latest'"));
-  }
+  if (command == "query") return RunQueryCommand(argc - 1, argv + 1);
   if (command == "import") return cli::ImportCommand(argc - 1, argv + 1);
   if (command == "export") return cli::ExportCommand(argc - 1, argv + 1);
   if (command == "offsets") return cli::OffsetsCommand(argc - 1, argv + 1);

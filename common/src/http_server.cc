@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -26,7 +27,10 @@ using tcp = asio::ip::tcp;
 class ServerImpl final : public Server, public std::enable_shared_from_this<ServerImpl> {
  public:
   ServerImpl(asio::io_context& io, ServerOptions options, Handler handler)
-      : acceptor_(io), options_(std::move(options)), handler_(std::move(handler)) {}
+      : io_(io),
+        acceptor_(asio::make_strand(io)),
+        options_(std::move(options)),
+        handler_(std::move(handler)) {}
 
   Status Listen() {
     CANVOY_RETURN_IF_ERROR(net::Listen(acceptor_, options_.address, options_.port, "http"));
@@ -47,7 +51,8 @@ class ServerImpl final : public Server, public std::enable_shared_from_this<Serv
  private:
   static asio::awaitable<void> Accept(std::shared_ptr<ServerImpl> self) {
     for (;;) {
-      auto [ec, socket] = co_await self->acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+      auto [ec, socket] = co_await self->acceptor_.async_accept(
+          asio::make_strand(self->io_), asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) co_return;
         continue;
@@ -109,6 +114,9 @@ class ServerImpl final : public Server, public std::enable_shared_from_this<Serv
     return res;
   }
 
+  // The acceptor and each connection run on strands of their own, so that the io_context may
+  // have several threads: handlers of different connections then run in parallel.
+  asio::io_context& io_;
   tcp::acceptor acceptor_;
   ServerOptions options_;
   Handler handler_;

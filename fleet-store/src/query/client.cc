@@ -44,8 +44,14 @@ Result<Target> ParseTarget(std::string_view base_url, std::string_view target) {
   return out;
 }
 
+struct Outgoing {
+  bhttp::verb method = bhttp::verb::get;
+  std::string_view body;  // POST: JSON
+};
+
 asio::awaitable<void> Exchange(tcp::resolver& resolver, beast::tcp_stream& stream,
-                               const Target& target, std::optional<Result<HttpAnswer>>& result) {
+                               const Target& target, Outgoing outgoing,
+                               std::optional<Result<HttpAnswer>>& result) {
   auto fail = [&result](std::string_view step, const boost::system::error_code& ec) {
     result = Error(Errc::kUnavailable, std::string(step) + ": " + ec.message());
   };
@@ -56,9 +62,14 @@ asio::awaitable<void> Exchange(tcp::resolver& resolver, beast::tcp_stream& strea
       co_await stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
   if (cec) co_return fail("connect", cec);
 
-  bhttp::request<bhttp::empty_body> request{bhttp::verb::get, target.path, 11};
+  bhttp::request<bhttp::string_body> request{outgoing.method, target.path, 11};
   request.set(bhttp::field::host, target.host);
   request.set(bhttp::field::accept, "application/json");
+  if (outgoing.method == bhttp::verb::post) {
+    request.set(bhttp::field::content_type, "application/json");
+    request.body() = std::string(outgoing.body);
+  }
+  request.prepare_payload();
   auto [wec, written] =
       co_await bhttp::async_write(stream, request, asio::as_tuple(asio::use_awaitable));
   if (wec) co_return fail("send request", wec);
@@ -74,10 +85,8 @@ asio::awaitable<void> Exchange(tcp::resolver& resolver, beast::tcp_stream& strea
   result = HttpAnswer{parser.get().result_int(), std::move(parser.get().body())};
 }
 
-}  // namespace
-
-Result<HttpAnswer> HttpGet(std::string_view base_url, std::string_view target,
-                           std::chrono::milliseconds timeout) {
+Result<HttpAnswer> Send(std::string_view base_url, std::string_view target, Outgoing outgoing,
+                        std::chrono::milliseconds timeout) {
   CANVOY_ASSIGN_OR_RETURN(auto parsed, ParseTarget(base_url, target));
   asio::io_context io;
   tcp::resolver resolver(io);
@@ -93,7 +102,8 @@ Result<HttpAnswer> HttpGet(std::string_view base_url, std::string_view target,
     resolver.cancel();
     stream.cancel();
   });
-  asio::co_spawn(io, Exchange(resolver, stream, parsed, result), [&](const std::exception_ptr& e) {
+  asio::co_spawn(io, Exchange(resolver, stream, parsed, outgoing, result),
+                 [&](const std::exception_ptr& e) {
     deadline.cancel();
     if (!e) return;
     try {
@@ -104,7 +114,8 @@ Result<HttpAnswer> HttpGet(std::string_view base_url, std::string_view target,
   });
   io.run();
 
-  const auto where = "GET " + std::string(base_url) + std::string(target);
+  const auto where = std::string(outgoing.method == bhttp::verb::post ? "POST " : "GET ") +
+                     std::string(base_url) + std::string(target);
   if (timed_out && (!result || !*result)) {
     return Error(Errc::kUnavailable,
                  where + ": no answer within " + std::to_string(timeout.count()) + " ms");
@@ -113,6 +124,18 @@ Result<HttpAnswer> HttpGet(std::string_view base_url, std::string_view target,
     return Error(Errc::kInternal, where + ": the request ended without a result");  // not reached
   if (!*result) return result->error().WithContext(where);
   return std::move(*result);
+}
+
+}  // namespace
+
+Result<HttpAnswer> HttpGet(std::string_view base_url, std::string_view target,
+                           std::chrono::milliseconds timeout) {
+  return Send(base_url, target, Outgoing{}, timeout);
+}
+
+Result<HttpAnswer> HttpPost(std::string_view base_url, std::string_view target,
+                            std::string_view json_body, std::chrono::milliseconds timeout) {
+  return Send(base_url, target, Outgoing{bhttp::verb::post, json_body}, timeout);
 }
 
 }  // namespace canvoy::fleet_store

@@ -104,7 +104,79 @@ std::string RenderTable(const boost::json::object& answer, const std::vector<Row
   return out;
 }
 
+// The cells of a query answer as text; null is empty in CSV and "null" in a table.
+Result<std::vector<std::vector<std::string>>> TableCells(const boost::json::object& answer,
+                                                         OutputFormat format) {
+  const auto* columns = answer.if_contains("columns");
+  const auto* rows = answer.if_contains("rows");
+  if (columns == nullptr || !columns->is_array() || rows == nullptr || !rows->is_array())
+    return Error(Errc::kParse, "answer: no \"columns\" and \"rows\" arrays");
+  std::vector<std::vector<std::string>> out;
+  std::vector<std::string> header;
+  for (const auto& c : columns->get_array()) header.push_back(Text(c));
+  out.push_back(std::move(header));
+  for (std::size_t i = 0; i < rows->get_array().size(); ++i) {
+    const auto* row = rows->get_array()[i].if_array();
+    if (row == nullptr || row->size() != out[0].size()) {
+      return Error(Errc::kParse, "answer: rows[" + std::to_string(i) + "] is not an array of " +
+                                     std::to_string(out[0].size()) + " cells");
+    }
+    std::vector<std::string> cells;
+    for (const auto& v : *row)
+      cells.push_back(v.is_null() ? (format == OutputFormat::kCsv ? "" : "null") : Text(v));
+    out.push_back(std::move(cells));
+  }
+  return out;
+}
+
 }  // namespace
+
+Error AnswerError(const HttpAnswer& answer) {
+  std::string message = answer.body;
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(answer.body, ec);
+  if (!ec && parsed.is_object()) {
+    if (const auto* error = parsed.get_object().if_contains("error"); error && error->is_string())
+      message = std::string(error->get_string());
+  }
+  const auto code = answer.status == 404   ? Errc::kNotFound
+                    : answer.status == 503 ? Errc::kUnavailable
+                                           : Errc::kRejected;
+  return Error(code, "server answered " + std::to_string(answer.status) + ": " + message);
+}
+
+Result<std::string> FormatTable(std::string_view body, OutputFormat format) {
+  if (format == OutputFormat::kJson) return std::string(body) + "\n";
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(body, ec);
+  if (ec) return Error(Errc::kParse, "answer: " + ec.message());
+  if (!parsed.is_object()) return Error(Errc::kParse, "answer: not a JSON object");
+  CANVOY_ASSIGN_OR_RETURN(auto cells, TableCells(parsed.get_object(), format));
+  std::string out;
+  if (format == OutputFormat::kCsv) {
+    for (const auto& row : cells) {
+      for (std::size_t c = 0; c < row.size(); ++c) {
+        if (c > 0) out.push_back(',');
+        out += Csv(row[c]);
+      }
+      out += "\n";
+    }
+    return out;
+  }
+  std::vector<std::size_t> width(cells[0].size(), 0);
+  for (const auto& row : cells) {
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  for (const auto& row : cells) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line.append(width[c] - row[c].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
 
 Result<OutputFormat> ParseOutputFormat(std::string_view text) {
   if (text == "table") return OutputFormat::kTable;
@@ -128,19 +200,7 @@ Result<std::string> QueryLatest(std::string_view base_url, const Vin& vin, Outpu
                                 std::chrono::milliseconds timeout) {
   CANVOY_ASSIGN_OR_RETURN(auto answer,
                           HttpGet(base_url, "/v1/vehicles/" + vin.str() + "/latest", timeout));
-  if (answer.status != 200) {
-    std::string message = answer.body;
-    boost::system::error_code ec;
-    auto parsed = boost::json::parse(answer.body, ec);
-    if (!ec && parsed.is_object()) {
-      if (const auto* error = parsed.get_object().if_contains("error");
-          error && error->is_string()) {
-        message = std::string(error->get_string());
-      }
-    }
-    const auto code = answer.status == 404 ? Errc::kNotFound : Errc::kRejected;
-    return Error(code, "server answered " + std::to_string(answer.status) + ": " + message);
-  }
+  if (answer.status != 200) return AnswerError(answer);
   return FormatLatest(answer.body, format);
 }
 

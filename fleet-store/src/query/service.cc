@@ -7,6 +7,7 @@
 #include "canvoy/common/metrics.h"
 #include "canvoy/fleet_store/query_service.h"
 #include "query/json.h"
+#include "query/routes.h"
 
 namespace canvoy::fleet_store {
 namespace {
@@ -107,6 +108,24 @@ http::Response Route(const Store& store, const prometheus::Registry& registry,
 http::Handler MakeQueryHandler(const Store& store, const prometheus::Registry& registry) {
   return
       [&store, &registry](const http::Request& request) { return Route(store, registry, request); };
+}
+
+http::Handler MakeQueryHandler(const Store& store, StoreViewFactory views,
+                               prometheus::Registry& registry, const QueryLimits& limits) {
+  auto api = std::make_shared<const query::QueryApi>(std::move(views), registry, limits);
+  return [api, &store, &registry](const http::Request& request) {
+    if (auto answer = api->Handle(request)) return std::move(*answer);
+    return Route(store, registry, request);
+  };
+}
+
+http::Handler MakeQueryApiHandler(StoreViewFactory views, prometheus::Registry& registry,
+                                  const QueryLimits& limits) {
+  auto api = std::make_shared<const query::QueryApi>(std::move(views), registry, limits);
+  return [api](const http::Request& request) {
+    if (auto answer = api->Handle(request)) return std::move(*answer);
+    return http::ErrorResponse(404, "path '" + request.path + "': no such resource");
+  };
 }
 
 }  // namespace canvoy::fleet_store

@@ -1,6 +1,7 @@
 // A small HTTP/1.1 server (Boost.Beast) for /metrics, /healthz and JSON query APIs.
-// One listener plus one coroutine per connection; handlers run on the io_context's threads and
-// must be safe to call concurrently when more than one thread runs it.
+// One listener plus one coroutine per connection, each on a strand of its own: handlers run on
+// the io_context's threads, in parallel for different connections when several threads run it,
+// so they must be safe to call concurrently.
 #pragma once
 
 #include <chrono>

@@ -26,9 +26,22 @@ struct HttpAnswer {
 Result<HttpAnswer> HttpGet(std::string_view base_url, std::string_view target,
                            std::chrono::milliseconds timeout);
 
+// POSTs a JSON body, otherwise as HttpGet.
+Result<HttpAnswer> HttpPost(std::string_view base_url, std::string_view target,
+                            std::string_view json_body, std::chrono::milliseconds timeout);
+
 // Renders the body of GET /v1/vehicles/{vin}/latest. kJson returns it unchanged; kTable and kCsv
 // print one line per signal. Errc::kParse when the body is not the expected JSON.
 Result<std::string> FormatLatest(std::string_view body, OutputFormat format);
+
+// Renders a query answer ({"columns", "rows", "next"?, "stats"}, QUERIES.md). kJson returns it
+// unchanged; kTable aligns the columns under a header line; kCsv writes RFC 4180 (null is an
+// empty field). Errc::kParse when the body is not such a table.
+Result<std::string> FormatTable(std::string_view body, OutputFormat format);
+
+// A non-200 answer as an error carrying the server's message (404: kNotFound, 503:
+// kUnavailable, other: kRejected).
+Error AnswerError(const HttpAnswer& answer);
 
 // GETs the latest values of `vin` and renders them. A non-200 answer becomes an error carrying
 // the server's message.

@@ -1,0 +1,61 @@
+#include "query/aggregate.h"
+
+namespace canvoy::fleet_store::query {
+
+void AggState::Merge(const Rollup& r) {
+  if (r.count == 0) return;
+  if (count == 0 || r.first_us < first_t || (r.first_us == first_t && r.first < first)) {
+    first_t = r.first_us;
+    first = r.first;
+  }
+  if (count == 0 || r.last_us > last_t || (r.last_us == last_t && r.last > last)) {
+    last_t = r.last_us;
+    last = r.last;
+  }
+  count += r.count;
+  sum += r.sum;
+  if (r.min < min) min = r.min;
+  if (r.max > max) max = r.max;
+}
+
+double AggState::Result(AggFn fn) const {
+  if (fn == AggFn::kCount) return static_cast<double>(count);
+  if (count == 0) return kNullValue;
+  switch (fn) {
+    case AggFn::kAvg:
+      return sum / static_cast<double>(count);
+    case AggFn::kMin:
+      return min;
+    case AggFn::kMax:
+      return max;
+    case AggFn::kSum:
+      return sum;
+    case AggFn::kFirst:
+      return first;
+    default:
+      return last;
+  }
+}
+
+void Fold(AggState& state, AggFn fn, bool has_argument, const Operand& values,
+          const std::int64_t* t, std::size_t begin, std::size_t end) {
+  if (!has_argument) {
+    state.count += end - begin;
+    return;
+  }
+  if (values.kind != Operand::Kind::kNumber) return;
+  if (values.scalar) {
+    for (std::size_t i = begin; i < end; ++i) state.Add(values.number, t[i]);
+    return;
+  }
+  const double* v = values.numbers;
+  if (fn == AggFn::kCount) {
+    for (std::size_t i = begin; i < end; ++i) state.count += !IsNull(v[i]);
+    return;
+  }
+  for (std::size_t i = begin; i < end; ++i) {
+    if (!IsNull(v[i])) state.Add(v[i], t[i]);
+  }
+}
+
+}  // namespace canvoy::fleet_store::query

@@ -1,0 +1,246 @@
+#include "query/output.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace canvoy::fleet_store::query {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::uint32_t kValuesPerClockCheck = 1024;
+
+json::value Text(const std::optional<std::string>& s) {
+  return s ? json::value(*s) : json::value(nullptr);
+}
+
+// Group keys in order, a missing attribute (null) after every value, as SQL's NULLS LAST; then t.
+int CompareKeys(const std::vector<std::optional<std::string>>& a, std::int64_t at,
+                const std::vector<std::optional<std::string>>& b, std::int64_t bt) {
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    if (a[i].has_value() != b[i].has_value()) return a[i].has_value() ? -1 : 1;
+    if (a[i] && *a[i] != *b[i]) return *a[i] < *b[i] ? -1 : 1;
+  }
+  if (at != bt) return at < bt ? -1 : 1;
+  return 0;
+}
+
+}  // namespace
+
+QueryControl::QueryControl(const QueryLimits& limits, std::chrono::steady_clock::time_point start)
+    : deadline_(start + limits.timeout),
+      timeout_(limits.timeout),
+      max_scanned_(limits.max_scanned_values) {}
+
+bool QueryControl::CheckTime() {
+  if (error_) return false;
+  if (std::chrono::steady_clock::now() < deadline_) return true;
+  error_ = Error(Errc::kUnavailable,
+                 "query exceeded its time limit of " + std::to_string(timeout_.count()) + " ms");
+  return false;
+}
+
+bool QueryControl::Refill() {
+  budget_ = 0;
+  if (stopped()) return false;
+  const std::uint64_t scanned = stats_.samples + stats_.rollups;
+  if (scanned > max_scanned_) {
+    error_ = Error(Errc::kInvalidArgument, "query scans more than " + std::to_string(max_scanned_) +
+                                               " values; narrow the time range or the vehicles");
+    return false;
+  }
+  if (!CheckTime()) return false;
+  budget_ = std::min<std::uint64_t>(kValuesPerClockCheck, max_scanned_ - scanned + 1);
+  return true;
+}
+
+json::value Cell(const Column& column, std::size_t row) {
+  const double v = column.num[row];
+  if (IsNull(v)) return nullptr;
+  switch (column.type) {
+    case ColumnType::kNull:
+      return nullptr;
+    case ColumnType::kBool:
+      return v != 0;
+    case ColumnType::kInt64:
+      return static_cast<std::int64_t>(column.bits[row]);
+    case ColumnType::kUInt64:
+      return column.bits[row];
+    case ColumnType::kString:
+      return json::string(column.str[row]);
+    case ColumnType::kDouble:
+      break;
+  }
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  return v;
+}
+
+RowSink::RowSink(const Plan& plan, QueryControl& control) : plan_(plan), control_(control) {
+  table_.columns.push_back("vin");
+  for (const auto& a : plan.attributes) table_.columns.push_back(a);
+  table_.columns.push_back("t");
+  for (const auto& c : plan.row_columns) table_.columns.push_back(c);
+}
+
+Status RowSink::Begin(const VehicleInfo& vehicle) {
+  vin_ = vehicle.summary.vin.str();
+  prefix_.clear();
+  prefix_.push_back(json::string(vin_));
+  for (const auto& name : plan_.attributes) {
+    auto it = vehicle.attributes.find(name);
+    prefix_.push_back(it == vehicle.attributes.end() ? json::value(nullptr)
+                                                     : json::value(it->second));
+  }
+  at_cursor_ = plan_.after && plan_.after->vin == vin_;
+  has_prev_ = false;
+  return OkStatus();
+}
+
+Status RowSink::Push(Frame& rows) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::int64_t t = rows.t[i];
+    k_ = (has_prev_ && t == prev_t_) ? k_ + 1 : 0;
+    has_prev_ = true;
+    prev_t_ = t;
+    if (at_cursor_ && (t < plan_.after->t || (t == plan_.after->t && k_ < plan_.after->k)))
+      continue;
+    if (table_.rows.size() == plan_.limit) {
+      Cursor next;
+      next.vin = last_.vin;
+      next.t = last_.t;
+      next.k = last_.k + 1;
+      table_.next = EncodeCursor(next, plan_.fingerprint);
+      control_.SetPageFull();
+      return OkStatus();
+    }
+    json::array row = prefix_;
+    row.push_back(t);
+    for (const auto& column : rows.columns) row.push_back(Cell(column, i));
+    table_.rows.push_back(std::move(row));
+    last_.vin = vin_;
+    last_.t = t;
+    last_.k = k_;
+  }
+  return OkStatus();
+}
+
+Table RowSink::TakeTable() { return std::move(table_); }
+
+GroupSink::GroupSink(const Plan& plan) : plan_(plan), spec_(*plan.group) {
+  for (std::size_t e = 0; e < spec_.aggs.size(); ++e) {
+    const Expr& expr = spec_.aggs[e].expr;
+    exprs_.emplace_back(expr);
+    for (auto node : expr.calls) {
+      const Node& n = expr.nodes[static_cast<std::size_t>(node)];
+      calls_.push_back({e, node, n.fn, n.a});
+    }
+  }
+  arguments_.resize(calls_.size());
+}
+
+Status GroupSink::Begin(const VehicleInfo& vehicle) {
+  vehicle_ = &vehicle;
+  Key key;
+  for (const auto& name : spec_.by) {
+    auto it = vehicle.attributes.find(name);
+    key.push_back(it == vehicle.attributes.end() ? std::nullopt
+                                                 : std::optional<std::string>(it->second));
+  }
+  auto [it, added] = groups_.emplace(std::move(key), groups_.size());
+  if (added) group_keys_.push_back(&it->first);
+  group_ = it->second;
+  return OkStatus();
+}
+
+std::size_t GroupSink::SlotFor(std::int64_t t) {
+  auto [it, added] = slots_.emplace(std::make_pair(group_, spec_.time ? t : 0), slot_group_.size());
+  if (added) {
+    slot_group_.push_back(group_);
+    slot_t_.push_back(spec_.time ? t : 0);
+    states_.resize(states_.size() + calls_.size());
+  }
+  return it->second;
+}
+
+Status GroupSink::Push(Frame& rows) {
+  const EvalInput in = RowsOf(rows, vehicle_);
+  for (std::size_t c = 0; c < calls_.size(); ++c) {
+    if (calls_[c].argument >= 0)
+      arguments_[c] = exprs_[calls_[c].expr].Evaluate(in, calls_[c].argument);
+  }
+  const std::size_t n = rows.size();
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i + 1;
+    if (spec_.time) {
+      while (j < n && rows.t[j] == rows.t[i]) ++j;
+    } else {
+      j = n;
+    }
+    const std::size_t slot = SlotFor(rows.t[i]);
+    for (std::size_t c = 0; c < calls_.size(); ++c) {
+      Fold(states_[slot * calls_.size() + c], calls_[c].fn, calls_[c].argument >= 0, arguments_[c],
+           rows.t.data(), i, j);
+    }
+    i = j;
+  }
+  return OkStatus();
+}
+
+Table GroupSink::TakeTable() {
+  Table table;
+  table.columns = spec_.by;
+  if (spec_.time) table.columns.push_back("t");
+  for (const auto& a : spec_.aggs) table.columns.push_back(a.name);
+
+  const std::size_t slots = slot_group_.size();
+  std::vector<Column> values(exprs_.size());
+  for (std::size_t e = 0; e < exprs_.size(); ++e) {
+    std::vector<std::vector<double>> results(exprs_[e].expr().calls.size());
+    for (std::size_t c = 0; c < calls_.size(); ++c) {
+      if (calls_[c].expr != e) continue;
+      const auto slot_index = exprs_[e].expr().nodes[static_cast<std::size_t>(calls_[c].node)].slot;
+      auto& out = results[static_cast<std::size_t>(slot_index)];
+      for (std::size_t s = 0; s < slots; ++s)
+        out.push_back(states_[s * calls_.size() + c].Result(calls_[c].fn));
+    }
+    EvalInput in;
+    in.rows = slots;
+    in.t = slot_t_.data();
+    in.aggregates = &results;
+    Store(exprs_[e].Evaluate(in), slots, values[e]);
+  }
+
+  std::vector<std::size_t> order(slots);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return CompareKeys(*group_keys_[slot_group_[a]], slot_t_[a], *group_keys_[slot_group_[b]],
+                       slot_t_[b]) < 0;
+  });
+  std::size_t begin = 0;
+  if (plan_.after) {
+    while (begin < slots &&
+           CompareKeys(*group_keys_[slot_group_[order[begin]]], slot_t_[order[begin]],
+                       plan_.after->keys, plan_.after->t) <= 0) {
+      ++begin;
+    }
+  }
+  for (std::size_t i = begin; i < slots; ++i) {
+    const std::size_t s = order[i];
+    if (table.rows.size() == plan_.limit) {
+      Cursor next;
+      next.keys = *group_keys_[slot_group_[order[i - 1]]];
+      next.t = slot_t_[order[i - 1]];
+      table.next = EncodeCursor(next, plan_.fingerprint);
+      break;
+    }
+    json::array row;
+    for (const auto& k : *group_keys_[slot_group_[s]]) row.push_back(Text(k));
+    if (spec_.time) row.push_back(slot_t_[s]);
+    for (const auto& column : values) row.push_back(Cell(column, s));
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+}  // namespace canvoy::fleet_store::query

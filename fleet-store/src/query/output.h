@@ -1,0 +1,142 @@
+// The ends of the pipeline: rows of each vehicle written out, or folded into groups across
+// vehicles; and the query's shared limits.
+#pragma once
+
+#include <boost/json/array.hpp>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "canvoy/fleet_store/query.h"
+#include "query/aggregate.h"
+#include "query/plan.h"
+#include "query/steps.h"
+
+namespace canvoy::fleet_store::query {
+
+// Time limit, scan limit, counters and the reason to stop reading, shared by one query's parts.
+class QueryControl {
+ public:
+  QueryControl(const QueryLimits& limits, std::chrono::steady_clock::time_point start);
+
+  // Counts values read; false when reading must stop (page full, a limit hit: see error()).
+  // Called for every sample: the limits are checked when a budget of values is spent.
+  bool CountSamples(std::uint64_t n) {
+    stats_.samples += n;
+    return Spend(n);
+  }
+  bool CountRollups(std::uint64_t n) {
+    stats_.rollups += n;
+    return Spend(n);
+  }
+  // False (and error() set) when the time limit has passed.
+  bool CheckTime();
+  bool stopped() const { return page_full_ || error_.has_value(); }
+  void SetPageFull() {
+    page_full_ = true;
+    budget_ = 0;
+  }
+  const std::optional<Error>& error() const { return error_; }
+  QueryStats& stats() { return stats_; }
+
+ private:
+  bool Spend(std::uint64_t n) {
+    if (n < budget_) {
+      budget_ -= n;
+      return true;
+    }
+    return Refill();
+  }
+  // Checks the limits and the clock; the next budget ends at the scan limit or after
+  // kValuesPerClockCheck values.
+  bool Refill();
+
+  std::chrono::steady_clock::time_point deadline_;
+  std::chrono::milliseconds timeout_;
+  std::uint64_t max_scanned_;
+  std::uint64_t budget_ = 0;
+  bool page_full_ = false;
+  std::optional<Error> error_;
+  QueryStats stats_;
+};
+
+struct Table {
+  std::vector<std::string> columns;
+  boost::json::array rows;
+  std::optional<std::string> next;  // cursor of the next page
+};
+
+// Writes each vehicle's final rows: vin, the requested attributes, t, the row's columns. Rows
+// come in VIN order, each vehicle's in time order; it skips rows up to the cursor and stops
+// the query when the page is full.
+class RowSink final : public FrameSink {
+ public:
+  RowSink(const Plan& plan, QueryControl& control);
+
+  Status Begin(const VehicleInfo& vehicle) override;
+  Status Push(Frame& rows) override;
+  Status Finish() override { return OkStatus(); }
+  Table TakeTable();
+
+ private:
+  const Plan& plan_;
+  QueryControl& control_;
+  Table table_;
+  boost::json::array prefix_;  // vin and attributes of the current vehicle
+  std::string vin_;
+  bool at_cursor_ = false;
+  bool has_prev_ = false;
+  std::int64_t prev_t_ = 0;
+  std::uint64_t k_ = 0;  // rows before this one with the same (vin, t)
+  Cursor last_;
+};
+
+// Folds every vehicle's rows into groups keyed by attributes (and t); each group's aggregate
+// calls see the rows of all its vehicles.
+class GroupSink final : public FrameSink {
+ public:
+  explicit GroupSink(const Plan& plan);
+
+  Status Begin(const VehicleInfo& vehicle) override;
+  Status Push(Frame& rows) override;
+  Status Finish() override { return OkStatus(); }
+  // The groups in key order, from the cursor on, at most plan.limit of them.
+  Table TakeTable();
+
+ private:
+  using Key = std::vector<std::optional<std::string>>;
+  struct Call {
+    std::size_t expr;
+    std::int32_t node;
+    AggFn fn;
+    std::int32_t argument;
+  };
+  struct SlotHash {
+    std::size_t operator()(const std::pair<std::size_t, std::int64_t>& k) const {
+      return std::hash<std::int64_t>()(k.second) * 31 + k.first;
+    }
+  };
+  std::size_t SlotFor(std::int64_t t);
+
+  const Plan& plan_;
+  const GroupPlan& spec_;
+  std::vector<Expression> exprs_;
+  std::vector<Call> calls_;
+  std::vector<Operand> arguments_;
+  const VehicleInfo* vehicle_ = nullptr;
+  std::map<Key, std::size_t> groups_;
+  std::vector<const Key*> group_keys_;  // by group id
+  std::size_t group_ = 0;               // the current vehicle's
+  std::unordered_map<std::pair<std::size_t, std::int64_t>, std::size_t, SlotHash> slots_;
+  std::vector<std::size_t> slot_group_;
+  std::vector<std::int64_t> slot_t_;
+  std::vector<AggState> states_;  // slot * calls_.size() + call
+};
+
+// A cell of a column as JSON: null, true/false, exact integers, numbers, "Infinity", strings.
+boost::json::value Cell(const Column& column, std::size_t row);
+
+}  // namespace canvoy::fleet_store::query

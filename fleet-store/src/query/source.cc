@@ -1,0 +1,240 @@
+#include "query/source.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace canvoy::fleet_store::query {
+namespace {
+
+constexpr std::size_t kChunkRows = 4096;   // rows pushed into the pipeline at once
+constexpr std::size_t kJoinWindow = 4096;  // samples of the first signal per join window
+constexpr std::int64_t kMinuteUs = 60'000'000;
+constexpr std::int64_t kHourUs = 3'600'000'000;
+
+// NaN is not a value: the samples source skips it, as rollups do, so that both agree.
+bool IsValue(const SignalValue& v) { return v.index() != 3 || !std::isnan(std::get<double>(v)); }
+
+}  // namespace
+
+Status SourceReader::Read(const VehicleInfo& vehicle, std::int64_t from_us) {
+  const Vin& vin = vehicle.summary.vin;
+  chunk_.Clear(source_.signals.size());
+  if (source_.kind == SourcePlan::Kind::kLatest) return ReadLatest(vin);
+  if (rollups_ != nullptr) return ReadWithRollups(vin, from_us, source_.to_us);
+  if (source_.signals.size() == 1) return ReadOne(vin, source_.signals[0], from_us, source_.to_us);
+  return ReadJoined(vin, from_us, source_.to_us);
+}
+
+Status SourceReader::Flush() {
+  if (chunk_.size() == 0) return OkStatus();
+  auto status = first_.Push(chunk_);
+  chunk_.Clear(source_.signals.size());
+  return status;
+}
+
+Status SourceReader::ReadLatest(const Vin& vin) {
+  bool any = false;
+  std::int64_t newest = 0;
+  for (std::size_t k = 0; k < source_.signals.size(); ++k) {
+    CANVOY_ASSIGN_OR_RETURN(auto latest, view_.GetLatest(vin, source_.signals[k]));
+    if (!control_.CountSamples(latest ? 1 : 0)) return OkStatus();
+    if (!latest) {
+      chunk_.columns[k].AppendNull();
+      continue;
+    }
+    chunk_.columns[k].Append(latest->sample.value);
+    newest = any ? std::max(newest, latest->sample.timestamp_us) : latest->sample.timestamp_us;
+    any = true;
+  }
+  if (!any) return OkStatus();
+  chunk_.t.push_back(newest);
+  return Flush();
+}
+
+Status SourceReader::ReadOne(const Vin& vin, std::string_view signal, std::int64_t from,
+                             std::int64_t to) {
+  if (from >= to) return Flush();
+  Status pushed = OkStatus();
+  auto scanned = view_.ScanSamples(vin, signal, from, to, [&](const Sample& s) {
+    if (!control_.CountSamples(1)) return false;
+    if (!IsValue(s.value)) return true;
+    chunk_.t.push_back(s.timestamp_us);
+    chunk_.columns[0].Append(s.value);
+    if (chunk_.size() < kChunkRows) return true;
+    pushed = Flush();
+    return pushed.has_value() && !control_.stopped();
+  });
+  CANVOY_RETURN_IF_ERROR(scanned);
+  CANVOY_RETURN_IF_ERROR(pushed);
+  if (control_.stopped()) return OkStatus();
+  return Flush();
+}
+
+Result<std::optional<std::int64_t>> SourceReader::Buffer(const Vin& vin, std::size_t k,
+                                                         std::int64_t from, std::int64_t to,
+                                                         std::size_t window) {
+  auto& buffer = buffers_[k];
+  buffer.t.clear();
+  buffer.values.Clear();
+  std::optional<std::int64_t> next;
+  auto scanned = view_.ScanSamples(vin, source_.signals[k], from, to, [&](const Sample& s) {
+    // A window ends between two timestamps, never inside a run of equal ones.
+    if (window != 0 && buffer.t.size() >= window && s.timestamp_us > buffer.t.back()) {
+      next = s.timestamp_us;
+      return false;
+    }
+    if (!control_.CountSamples(1)) return false;
+    if (IsValue(s.value)) {
+      buffer.t.push_back(s.timestamp_us);
+      buffer.values.Append(s.value);
+    }
+    return true;
+  });
+  CANVOY_RETURN_IF_ERROR(scanned);
+  return next;
+}
+
+// An inner join on equal timestamps: at a timestamp where every signal has samples, the j-th
+// sample of each signal makes the j-th row (ties are ordered by value by the store).
+void SourceReader::Join() {
+  const std::size_t n = buffers_.size();
+  at_.assign(n, 0);
+  joined_.resize(n);
+  for (auto& rows : joined_) rows.clear();
+  if (n == 2) {
+    JoinTwo();
+  } else {
+    JoinMany();
+  }
+  for (std::size_t k = 0; k < n; ++k) chunk_.columns[k].Gather(buffers_[k].values, joined_[k]);
+}
+
+// The usual case, two signals: a merge of two sorted timestamp lists.
+void SourceReader::JoinTwo() {
+  const auto& a = buffers_[0].t;
+  const auto& b = buffers_[1].t;
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (a[i] < b[j]) {
+      ++i;
+    } else if (b[j] < a[i]) {
+      ++j;
+    } else {
+      const std::int64_t t = a[i];
+      std::size_t i_end = i + 1;
+      while (i_end < a.size() && a[i_end] == t) ++i_end;
+      std::size_t j_end = j + 1;
+      while (j_end < b.size() && b[j_end] == t) ++j_end;
+      const std::size_t rows = std::min(i_end - i, j_end - j);
+      for (std::size_t r = 0; r < rows; ++r) {
+        chunk_.t.push_back(t);
+        joined_[0].push_back(static_cast<std::uint32_t>(i + r));
+        joined_[1].push_back(static_cast<std::uint32_t>(j + r));
+      }
+      i = i_end;
+      j = j_end;
+    }
+  }
+}
+
+void SourceReader::JoinMany() {
+  const std::size_t n = buffers_.size();
+  for (;;) {
+    std::int64_t t = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (at_[k] == buffers_[k].t.size()) break;
+      t = k == 0 ? buffers_[k].t[at_[k]] : std::max(t, buffers_[k].t[at_[k]]);
+    }
+    bool all = true;
+    bool done = false;
+    std::size_t rows = SIZE_MAX;
+    for (std::size_t k = 0; k < n && !done; ++k) {
+      const auto& times = buffers_[k].t;
+      std::size_t& i = at_[k];
+      while (i < times.size() && times[i] < t) ++i;
+      std::size_t end = i;
+      while (end < times.size() && times[end] == t) ++end;
+      done = i == times.size();
+      if (end == i) all = false;
+      rows = std::min(rows, end - i);
+    }
+    if (done) break;
+    if (!all) continue;
+    for (std::size_t j = 0; j < rows; ++j) {
+      chunk_.t.push_back(t);
+      for (std::size_t k = 0; k < n; ++k)
+        joined_[k].push_back(static_cast<std::uint32_t>(at_[k] + j));
+    }
+    for (std::size_t k = 0; k < n; ++k) {
+      while (at_[k] < buffers_[k].t.size() && buffers_[k].t[at_[k]] == t) ++at_[k];
+    }
+  }
+}
+
+Status SourceReader::ReadJoined(const Vin& vin, std::int64_t from, std::int64_t to) {
+  buffers_.resize(source_.signals.size());
+  std::int64_t start = from;
+  for (;;) {
+    CANVOY_ASSIGN_OR_RETURN(auto next, Buffer(vin, 0, start, to, kJoinWindow));
+    if (control_.stopped()) return OkStatus();
+    if (buffers_[0].t.empty() && !next) return OkStatus();
+    const std::int64_t end = next.value_or(to);
+    for (std::size_t k = 1; k < source_.signals.size(); ++k) {
+      CANVOY_RETURN_IF_ERROR(Buffer(vin, k, start, end, 0));
+      if (control_.stopped()) return OkStatus();
+    }
+    Join();
+    CANVOY_RETURN_IF_ERROR(Flush());
+    if (!next || control_.stopped()) return OkStatus();
+    start = *next;
+  }
+}
+
+Status SourceReader::ScanRollups(const Vin& vin, RollupWidth width, std::int64_t from,
+                                 std::int64_t to) {
+  if (from >= to) return OkStatus();
+  Status folded = OkStatus();
+  auto scanned = view_.ScanRollups(vin, source_.signals[0], width, from, to,
+                                   [&](std::int64_t start, const Rollup& r) {
+                                     if (!control_.CountRollups(1)) return false;
+                                     folded = rollups_->FoldRollup(start, r);
+                                     return folded.has_value();
+                                   });
+  CANVOY_RETURN_IF_ERROR(scanned);
+  return folded;
+}
+
+// The aligned interior of [from, to) comes from hour rollups (when the bucket width is whole
+// hours) and minute rollups, the unaligned edges from samples, all in time order.
+Status SourceReader::ReadWithRollups(const Vin& vin, std::int64_t from, std::int64_t to) {
+  const std::string& signal = source_.signals[0];
+  // Strings have no rollups: a signal whose newest value is a string is bucketed from samples.
+  CANVOY_ASSIGN_OR_RETURN(auto latest, view_.GetLatest(vin, signal));
+  if (!latest) return OkStatus();
+  if (latest->sample.value.index() == 4) return ReadOne(vin, signal, from, to);
+
+  const std::int64_t m0 = CeilTo(from, kMinuteUs);
+  const std::int64_t m1 = FloorTo(to, kMinuteUs);
+  if (m0 >= m1) return ReadOne(vin, signal, from, to);
+  CANVOY_RETURN_IF_ERROR(ReadOne(vin, signal, from, m0));
+  if (control_.stopped()) return OkStatus();
+  std::int64_t h0 = m1;
+  std::int64_t h1 = m1;
+  const std::int64_t width = rollups_->width_us();
+  if (width % kHourUs == 0) {
+    h0 = std::max(m0, CeilTo(from, kHourUs));
+    h1 = std::min(m1, FloorTo(to, kHourUs));
+    if (h0 >= h1) h0 = h1 = m1;
+  }
+  CANVOY_RETURN_IF_ERROR(ScanRollups(vin, RollupWidth::kMinute, m0, h0));
+  if (control_.stopped()) return OkStatus();
+  CANVOY_RETURN_IF_ERROR(ScanRollups(vin, RollupWidth::kHour, h0, h1));
+  if (control_.stopped()) return OkStatus();
+  CANVOY_RETURN_IF_ERROR(ScanRollups(vin, RollupWidth::kMinute, h1, m1));
+  if (control_.stopped()) return OkStatus();
+  return ReadOne(vin, signal, m1, to);
+}
+
+}  // namespace canvoy::fleet_store::query

@@ -1,0 +1,60 @@
+// Reads one vehicle's source rows from a StoreView and pushes them, a chunk at a time, into the
+// first step: latest values, samples of one signal, samples of several joined on time, or a
+// first bucket answered from rollups.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "canvoy/fleet_store/store_view.h"
+#include "query/output.h"
+#include "query/plan.h"
+#include "query/steps.h"
+
+namespace canvoy::fleet_store::query {
+
+class SourceReader {
+ public:
+  // `rollups`: the first step, when the plan answers it from rollups; else null.
+  SourceReader(const StoreView& view, const SourcePlan& source, QueryControl& control,
+               FrameSink& first, BucketStep* rollups)
+      : view_(view), source_(source), control_(control), first_(first), rollups_(rollups) {}
+
+  // Pushes the vehicle's rows with timestamps in [from_us, source.to_us). Returns early, without
+  // an error, when the control says to stop (see QueryControl::error()).
+  Status Read(const VehicleInfo& vehicle, std::int64_t from_us);
+
+ private:
+  Status ReadLatest(const Vin& vin);
+  Status ReadOne(const Vin& vin, std::string_view signal, std::int64_t from, std::int64_t to);
+  Status ReadJoined(const Vin& vin, std::int64_t from, std::int64_t to);
+  Status ReadWithRollups(const Vin& vin, std::int64_t from, std::int64_t to);
+  Status ScanRollups(const Vin& vin, RollupWidth width, std::int64_t from, std::int64_t to);
+  // Samples of one signal in [from, to) into buffer `k`; when `window` is non-zero, stops after
+  // about that many and returns the timestamp where the next window starts.
+  Result<std::optional<std::int64_t>> Buffer(const Vin& vin, std::size_t k, std::int64_t from,
+                                             std::int64_t to, std::size_t window);
+  void Join();
+  void JoinTwo();
+  void JoinMany();
+  Status Flush();
+
+  const StoreView& view_;
+  const SourcePlan& source_;
+  QueryControl& control_;
+  FrameSink& first_;
+  BucketStep* rollups_;
+  // One signal's samples of a join window.
+  struct Buffered {
+    std::vector<std::int64_t> t;
+    Column values;
+  };
+
+  Frame chunk_;
+  std::vector<Buffered> buffers_;                   // by signal
+  std::vector<std::size_t> at_;                     // join positions, by signal
+  std::vector<std::vector<std::uint32_t>> joined_;  // rows of the window's join, by signal
+};
+
+}  // namespace canvoy::fleet_store::query

@@ -1,0 +1,78 @@
+// The query routes on a real Store (RocksDB) and its StoreView, next to the existing routes.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "canvoy/fleet_store/query_service.h"
+#include "canvoy/fleet_store/store_view.h"
+#include "canvoy/fleet_store/store_writer.h"
+#include "test_support.h"
+
+namespace canvoy::fleet_store {
+namespace {
+
+using namespace test_support;
+namespace json = boost::json;
+
+constexpr std::int64_t kT0 = 1'699'920'000'000'000;  // 2023-11-14T00:00:00Z
+constexpr std::int64_t kSecond = 1'000'000;
+
+class QueryStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = Store::Open(StoreAt(dir_.path() / "db")).value();
+    writer_ = std::make_unique<StoreWriter>(*store_);
+    ASSERT_TRUE(writer_->PutCatalog(CatalogRecordOf(TestCatalog())));
+    // Speed every 10 s for 20 minutes, starting 5 s into the day: 120 samples.
+    std::vector<std::pair<std::int64_t, double>> speeds;
+    for (int i = 0; i < 120; ++i) speeds.emplace_back(kT0 + 5 * kSecond + i * 10 * kSecond, i);
+    BatchBuilder batch(1, kT0);
+    batch.Doubles(kSpeed, speeds);
+    auto applied = writer_->Apply({Record(0, kVin1, batch)});
+    ASSERT_TRUE(applied) << applied.error().ToString();
+    handler_ = MakeQueryHandler(
+        *store_, [this] { return store_->View(); }, registry_);
+  }
+
+  json::object Get(const std::string& path, std::map<std::string, std::string> query = {}) {
+    auto response = handler_(http::Request{"GET", path, std::move(query), ""});
+    EXPECT_EQ(response.status, 200u) << path << ": " << response.body;
+    return json::parse(response.body).as_object();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<StoreWriter> writer_;
+  prometheus::Registry registry_;
+  http::Handler handler_;
+};
+
+TEST_F(QueryStoreTest, SamplesAndDownsamplesComeFromTheStoresView) {
+  const std::string signal = "/v1/vehicles/" + std::string(kVin1) + "/signals/Vehicle.Speed/";
+  auto samples = Get(signal + "samples", {{"limit", "1000"}});
+  ASSERT_EQ(samples.at("rows").as_array().size(), 120u);
+  EXPECT_EQ(samples.at("rows").at(0).at(0).to_number<std::int64_t>(), kT0 + 5 * kSecond);
+
+  auto downsampled = Get(signal + "downsample", {{"width", "10m"}, {"aggs", "count,min,max"}});
+  EXPECT_EQ(json::serialize(downsampled.at("rows")),
+            R"([[1699920000000000,6E1,0E0,5.9E1],[1699920600000000,6E1,6E1,1.19E2]])");
+  EXPECT_GT(downsampled.at("stats").at("rollups").to_number<std::uint64_t>(), 0u);
+
+  // Whole days without a range: hour rollups from the beginning of time to its end.
+  auto daily = Get(signal + "downsample", {{"width", "1d"}, {"aggs", "count,sum"}});
+  EXPECT_EQ(json::serialize(daily.at("rows")), R"([[1699920000000000,1.2E2,7.14E3]])");
+  auto all = Get("/v1/query", {{"q", R"j({"source": {"samples": ["Vehicle.Speed"]},
+      "steps": [{"bucket": {"width": "all", "aggs": {"n": "count()"}}}]})j"}});
+  EXPECT_EQ(all.at("rows").at(0).at(2).as_double(), 120.0);
+}
+
+TEST_F(QueryStoreTest, TheExistingRoutesStillAnswer) {
+  EXPECT_EQ(Get("/v1/vehicles").at("vehicles").as_array().size(), 1u);
+  EXPECT_EQ(Get("/healthz").at("status"), "ok");
+  auto latest = Get("/v1/latest", {{"signals", "Vehicle.Speed"}});
+  EXPECT_EQ(latest.at("rows").at(0).at(2).as_double(), 119.0);
+}
+
+}  // namespace
+}  // namespace canvoy::fleet_store
