@@ -6,7 +6,7 @@
 #   bench/tsbs_bench.sh [--trucks 1000] [--duration 24h] [--repeat 5] [--data DIR] [--build-dir DIR]
 #
 # Data goes to $CANVOY_CACHE_DIR/tsbs-<trucks>-<duration> (default ~/.cache/canvoy/...) and is
-# generated again only when missing. Needs a Python venv with DuckDB (bench/tsbs/setup-duckdb.sh,
+# generated again only when missing; likewise the imported store ($data/store). Needs a Python venv with DuckDB (bench/tsbs/setup-duckdb.sh,
 # run here when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,8 +43,10 @@ echo "== DuckDB $("$python" -c 'import duckdb; print(duckdb.__version__)'): load
 "$python" bench/tsbs/duckdb_queries.py "$data" --repeat "$repeat" --results "$data/duckdb-results.json" |
   grep -iE 'load|^[a-z-]+ ' | head -3 || true
 
+if [[ -d $data/store ]]; then
+  echo "== fleet store: $data/store exists (remove it to import again)"
+else
 echo "== fleet store: import $samples samples"
-rm -rf "$data/store"
 start=$(date +%s.%N)
 "$build/fleet-store/canvoy-fleet-store" import --db "$data/store" --samples "$data/samples.csv" \
   --attributes "$data/attributes.csv" >/dev/null
@@ -55,6 +57,7 @@ csv_bytes=$(stat -c %s "$data/samples.csv")
 printf 'import+compact %.1f s (%.2f M samples/s, two passes over the CSV); store %.1f MB = %.2f bytes/sample (CSV %.1f bytes/sample)\n' \
   "$seconds" "$(echo "$samples / $seconds / 1000000" | bc -l)" "$(echo "$bytes / 1000000" | bc -l)" \
   "$(echo "$bytes / $samples" | bc -l)" "$(echo "$csv_bytes / $samples" | bc -l)"
+fi
 
 echo "== fleet store: queries"
 "$build/bench/tsbs/canvoy_tsbs_store_queries" --db "$data/store" --data "$data" \

@@ -28,13 +28,25 @@ def project(result, columns):
 
 
 def key(row):
+    row = [number(v) for v in row]
     return [(v is None, "" if v is None else (f"{v:.9g}" if isinstance(v, (int, float)) else str(v)))
             for v in row]
+
+
+def number(v):
+    """Attributes are strings in the store (load_capacity "1500"); numbers when they parse."""
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    return v
 
 
 def same(a, b):
     if a is None or b is None:
         return a is None and b is None
+    a, b = number(a), number(b)
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
     return str(a) == str(b)

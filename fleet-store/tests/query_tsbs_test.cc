@@ -322,7 +322,7 @@ TEST_F(QueryTsbsTest, AvgVsProjectedFuelConsumption) {
     expected.push_back({json::value(fleet), json::value(f / n), json::value(nominal / n)});
   }
   Expect(Run("07-avg-vs-projected-fuel-consumption.json", "", 0, 0),
-         {"fleet", "avg_fuel_consumption", "nominal_fuel_consumption"}, expected);
+         {"fleet", "avg_fuel_consumption", "projected_fuel_consumption"}, expected);
 }
 
 TEST_F(QueryTsbsTest, AvgDailyDrivingDuration) {
@@ -339,7 +339,7 @@ TEST_F(QueryTsbsTest, AvgDailyDrivingDuration) {
     }
   }
   Expect(Run("08-avg-daily-driving-duration.json", "", 0, 0),
-         {"vin", "name", "fleet", "driver", "t", "hours_driven"}, expected);
+         {"vin", "name", "fleet", "driver", "t", "hours"}, expected);
 }
 
 TEST_F(QueryTsbsTest, AvgDailyDrivingSession) {
@@ -389,7 +389,7 @@ TEST_F(QueryTsbsTest, AvgLoad) {
     expected.push_back({json::value(std::get<0>(key)), json::value(std::get<1>(key)),
                         json::value(std::get<2>(key)), json::value(pn.first / pn.second)});
   }
-  Expect(Run("10-avg-load.json", "", 0, 0), {"fleet", "model", "load_capacity", "avg_load_pct"},
+  Expect(Run("10-avg-load.json", "", 0, 0), {"fleet", "model", "load_capacity", "avg_load_fraction"},
          expected);
 }
 
