@@ -251,7 +251,11 @@ void KafkaSink::CollectRound() {
       timeout = std::min(timeout, std::chrono::ceil<std::chrono::milliseconds>(*round_end - now));
     }
     MessagePtr message(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(timeout.count())));
-    if (!message) continue;
+    // Idle: return, so that Loop() keeps the lag gauges fresh while nothing arrives.
+    if (!message) {
+      if (round_.empty()) return;
+      continue;
+    }
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       HandleConsumerError(*message);
       continue;
