@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <span>
 
 namespace canvoy::fleet_store::query {
 namespace {
@@ -56,14 +57,17 @@ Status SourceReader::ReadOne(const Vin& vin, std::string_view signal, std::int64
                              std::int64_t to) {
   if (from >= to) return Flush();
   Status pushed = OkStatus();
-  auto scanned = view_.ScanSamples(vin, signal, from, to, [&](const Sample& s) {
-    if (!control_.CountSamples(1)) return false;
-    if (!IsValue(s.value)) return true;
-    chunk_.t.push_back(s.timestamp_us);
-    chunk_.columns[0].Append(s.value);
-    if (chunk_.size() < kChunkRows) return true;
-    pushed = Flush();
-    return pushed.has_value() && !control_.stopped();
+  auto scanned = view_.ScanSampleSpans(vin, signal, from, to, [&](std::span<const Sample> run) {
+    if (!control_.CountSamples(run.size())) return false;
+    for (const Sample& s : run) {
+      if (!IsValue(s.value)) continue;
+      chunk_.t.push_back(s.timestamp_us);
+      chunk_.columns[0].Append(s.value);
+      if (chunk_.size() < kChunkRows) continue;
+      pushed = Flush();
+      if (!pushed.has_value() || control_.stopped()) return false;
+    }
+    return true;
   });
   CANVOY_RETURN_IF_ERROR(scanned);
   CANVOY_RETURN_IF_ERROR(pushed);
@@ -78,19 +82,22 @@ Result<std::optional<std::int64_t>> SourceReader::Buffer(const Vin& vin, std::si
   buffer.t.clear();
   buffer.values.Clear();
   std::optional<std::int64_t> next;
-  auto scanned = view_.ScanSamples(vin, source_.signals[k], from, to, [&](const Sample& s) {
-    // A window ends between two timestamps, never inside a run of equal ones.
-    if (window != 0 && buffer.t.size() >= window && s.timestamp_us > buffer.t.back()) {
-      next = s.timestamp_us;
-      return false;
-    }
-    if (!control_.CountSamples(1)) return false;
-    if (IsValue(s.value)) {
-      buffer.t.push_back(s.timestamp_us);
-      buffer.values.Append(s.value);
-    }
-    return true;
-  });
+  auto scanned =
+      view_.ScanSampleSpans(vin, source_.signals[k], from, to, [&](std::span<const Sample> run) {
+        for (const Sample& s : run) {
+          // A window ends between two timestamps, never inside a run of equal ones.
+          if (window != 0 && buffer.t.size() >= window && s.timestamp_us > buffer.t.back()) {
+            next = s.timestamp_us;
+            return false;
+          }
+          if (!control_.CountSamples(1)) return false;
+          if (IsValue(s.value)) {
+            buffer.t.push_back(s.timestamp_us);
+            buffer.values.Append(s.value);
+          }
+        }
+        return true;
+      });
   CANVOY_RETURN_IF_ERROR(scanned);
   return next;
 }

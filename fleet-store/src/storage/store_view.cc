@@ -101,6 +101,18 @@ class RocksStoreView final : public StoreView {
   Status ScanSamples(const Vin& vin, std::string_view signal, std::int64_t from_us,
                      std::int64_t to_us,
                      const std::function<bool(const Sample&)>& fn) const override {
+    return ScanSampleSpans(vin, signal, from_us, to_us, [&](std::span<const Sample> samples) {
+      for (const auto& sample : samples) {
+        if (!fn(sample)) return false;
+      }
+      return true;
+    });
+  }
+
+  // A block at a time: each block's samples in range are one span.
+  Status ScanSampleSpans(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                         std::int64_t to_us,
+                         const std::function<bool(std::span<const Sample>)>& fn) const override {
     from_us = std::max(from_us, Cutoff(retention_.history));
     if (from_us >= to_us) return OkStatus();
     const std::string upper_key = SeriesKey(vin, signal, to_us);
@@ -115,9 +127,7 @@ class RocksStoreView final : public StoreView {
       if (auto s = DecodeBlockRange(View(it->value()), from_us, to_us, &samples); !s) {
         return s.error().WithContext("history '" + vin.str() + "' '" + std::string(signal) + "'");
       }
-      for (const auto& sample : samples) {
-        if (!fn(sample)) return OkStatus();
-      }
+      if (!samples.empty() && !fn(samples)) return OkStatus();
     }
     if (!it->status().ok()) return StorageError(it->status(), "scan history");
     return OkStatus();

@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "canvoy/common/error.h"
 #include "canvoy/common/ids.h"
@@ -34,6 +36,25 @@ class StoreView {
   virtual Status ScanSamples(const Vin& vin, std::string_view signal, std::int64_t from_us,
                              std::int64_t to_us,
                              const std::function<bool(const Sample&)>& fn) const = 0;
+
+  // ScanSamples in runs: `fn` sees consecutive spans of the same samples in the same order,
+  // which saves a call per sample on long scans. The default gathers ScanSamples' samples.
+  virtual Status ScanSampleSpans(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                                 std::int64_t to_us,
+                                 const std::function<bool(std::span<const Sample>)>& fn) const {
+    constexpr std::size_t kRun = 1024;
+    std::vector<Sample> run;
+    bool more = true;
+    auto status = ScanSamples(vin, signal, from_us, to_us, [&](const Sample& s) {
+      run.push_back(s);
+      if (run.size() < kRun) return true;
+      more = fn(run);
+      run.clear();
+      return more;
+    });
+    if (status && more && !run.empty()) fn(run);
+    return status;
+  }
 
   // Rollups of the minutes (or hours) whose start lies in [from_us, to_us), in time order; a
   // bucket without numeric samples is skipped. `bucket_start_us` is a multiple of 60 s (3600 s).
