@@ -46,12 +46,24 @@ class BucketStep final : public FrameSink {
     AggFn fn;
     std::int32_t argument;  // node, or -1 for count()
   };
-  std::int64_t Key(std::int64_t t) const { return width_ == 0 ? 0 : FloorTo(t, width_); }
+  // The bucket start of t; rows come in time order, so the last bucket usually answers.
+  std::int64_t Key(std::int64_t t) const {
+    if (width_ == 0) return 0;
+    if (key_valid_ && t >= key_ &&
+        static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(key_) <
+            static_cast<std::uint64_t>(width_))
+      return key_;
+    key_ = FloorTo(t, width_);
+    key_valid_ = true;
+    return key_;
+  }
   void Open(std::int64_t key, std::int64_t first_t);
   void Close();
   Status Emit();
 
   std::int64_t width_;
+  mutable std::int64_t key_ = 0;  // the last bucket Key() found
+  mutable bool key_valid_ = false;
   std::optional<std::int64_t> all_t_;
   std::vector<Expression> exprs_;
   std::vector<Call> calls_;
