@@ -89,6 +89,12 @@ head -n 30 <<<"$answer"
 lines=$(wc -l <<<"$answer")
 ((lines <= 30)) || echo "... $((lines - 30)) more signals (--format json or csv prints them all)"
 echo
+# A fleet-wide question in the query language (fleet-store/QUERIES.md): each vehicle's average and
+# top speed over the drive, answered from the minute rollups.
+fleet_query='{"source": {"samples": ["SPEED.SPEED"]}, "steps": [{"bucket": {"width": "all", "aggs": {"avg_kmh": "avg(SPEED.SPEED)", "max_kmh": "max(SPEED.SPEED)", "samples": "count()"}}}]}'
+echo "demo: \$ canvoy-fleet-store query run --url $store --json '$fleet_query'"
+"$bin/fleet-store/canvoy-fleet-store" query run --url "$store" --json "$fleet_query" --format table
+echo
 echo "demo: ingest metrics:"
 curl -sf "http://127.0.0.1:$(cat "$work/ingest-metrics.port")/metrics" |
   grep -E '^canvoy_ingest_(handshakes_total|batches_acked_total|signals_in_total)' || true
