@@ -227,8 +227,6 @@ void KafkaSink::UpdateLag() {
   rd_kafka_topic_partition_list_t* raw = nullptr;
   if (rd_kafka_assignment(consumer_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
   PartitionList assignment(raw);
-  // The position is the next offset to fetch: after an applied round, the next one to apply.
-  if (rd_kafka_position(consumer_.get(), assignment.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
   for (int i = 0; i < assignment->cnt; ++i) {
     const auto& p = assignment->elems[i];
     std::int64_t low = 0, high = 0;
@@ -236,8 +234,12 @@ void KafkaSink::UpdateLag() {
             RD_KAFKA_RESP_ERR_NO_ERROR ||
         high < 0)
       continue;
-    const std::int64_t position = p.offset >= 0 ? p.offset : low;
-    metrics_.SetLag(p.partition, std::max<std::int64_t>(0, high - position));
+    // What the store has applied, not the consumer's position: a partition that was applied to
+    // its end before a restart has no position until a new record arrives.
+    auto next = store_.NextOffset(p.topic, p.partition);
+    if (!next) continue;
+    const std::int64_t applied = next.value().value_or(low);
+    metrics_.SetLag(p.partition, std::max<std::int64_t>(0, high - applied));
   }
 }
 
