@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "canvoy/common/http_server.h"
+#include "loopback_server.h"
 #include "canvoy/common/metrics.h"
 #include "canvoy/fleet_store/query_cli.h"
 #include "canvoy/fleet_store/query_client.h"
@@ -214,25 +215,6 @@ TEST(QueryFormatTest, TablesAlignAndCsvQuotes) {
   EXPECT_FALSE(FormatTable("{}", OutputFormat::kCsv));
 }
 
-// A real server on a loopback port for the CLI.
-class Server {
- public:
-  explicit Server(http::Handler handler) {
-    server_ = http::Server::Start(io_, http::ServerOptions{}, std::move(handler)).value();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~Server() {
-    server_->Stop();
-    io_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
-
- private:
-  boost::asio::io_context io_;
-  std::shared_ptr<http::Server> server_;
-  std::thread thread_;
-};
 
 // Runs the CLI with `args`, returning its exit code, stdout and stderr.
 std::tuple<int, std::string, std::string> Cli(std::vector<std::string> args) {
@@ -248,7 +230,7 @@ std::tuple<int, std::string, std::string> Cli(std::vector<std::string> args) {
 }
 
 TEST_F(QueryApiTest, CliRunsDocumentsWithParamsAndPagesSamples) {
-  Server server(handler_);
+  test_support::LoopbackServer server(handler_);
   auto [code, out, err] =
       Cli({"run", "--url", server.url(), "--format", "csv", "--param", "fleet=North", "--json",
            R"({"vehicles": {"where": {"fleet": "${fleet}"}}, "source": {"latest": ["speed"]}})"});

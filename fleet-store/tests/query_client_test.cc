@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "canvoy/common/http_server.h"
+#include "loopback_server.h"
 #include "test_support.h"
 
 namespace canvoy::fleet_store {
@@ -29,25 +30,6 @@ constexpr const char* kLatestBody =
     R"({"name":"Vehicle.Speed","type":"double","unit":"km/h",)"
     R"("timestamp_us":1700000000000001,"value":8.85E1}]})";
 
-// A real server on a loopback port, answering from a fixed handler on its own io thread.
-class FakeStoreServer {
- public:
-  explicit FakeStoreServer(http::Handler handler) {
-    server_ = http::Server::Start(io_, http::ServerOptions{}, std::move(handler)).value();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~FakeStoreServer() {
-    server_->Stop();
-    io_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
-
- private:
-  boost::asio::io_context io_;
-  std::shared_ptr<http::Server> server_;
-  std::thread thread_;
-};
 
 http::Response LatestOrNotFound(const http::Request& request) {
   if (request.path == std::string("/v1/vehicles/") + kVin1 + "/latest")
@@ -56,7 +38,7 @@ http::Response LatestOrNotFound(const http::Request& request) {
 }
 
 TEST(QueryClientTest, LatestAsTableShowsEverySignalWithExactValues) {
-  FakeStoreServer server(LatestOrNotFound);
+  test_support::LoopbackServer server(LatestOrNotFound);
   auto text = QueryLatest(server.url(), V(kVin1), OutputFormat::kTable, kTimeout);
   ASSERT_TRUE(text) << text.error().ToString();
   EXPECT_THAT(text.value(), HasSubstr("vin: 1HGCM82633A004352\nsample_count: 3\n"));
@@ -69,7 +51,7 @@ TEST(QueryClientTest, LatestAsTableShowsEverySignalWithExactValues) {
 }
 
 TEST(QueryClientTest, LatestAsCsvQuotesFieldsThatNeedIt) {
-  FakeStoreServer server(LatestOrNotFound);
+  test_support::LoopbackServer server(LatestOrNotFound);
   auto text = QueryLatest(server.url() + "/", V(kVin1), OutputFormat::kCsv, kTimeout);
   ASSERT_TRUE(text) << text.error().ToString();
   EXPECT_EQ(text.value(),
@@ -80,14 +62,14 @@ TEST(QueryClientTest, LatestAsCsvQuotesFieldsThatNeedIt) {
 }
 
 TEST(QueryClientTest, LatestAsJsonIsTheServersAnswer) {
-  FakeStoreServer server(LatestOrNotFound);
+  test_support::LoopbackServer server(LatestOrNotFound);
   auto text = QueryLatest(server.url(), V(kVin1), OutputFormat::kJson, kTimeout);
   ASSERT_TRUE(text) << text.error().ToString();
   EXPECT_EQ(text.value(), std::string(kLatestBody) + "\n");
 }
 
 TEST(QueryClientTest, ServerErrorBecomesAnErrorWithItsMessage) {
-  FakeStoreServer server(LatestOrNotFound);
+  test_support::LoopbackServer server(LatestOrNotFound);
   auto text = QueryLatest(server.url(), V("WVWZZZ1JZXW000001"), OutputFormat::kTable, kTimeout);
   ASSERT_FALSE(text);
   EXPECT_EQ(text.error().code(), Errc::kNotFound);

@@ -186,7 +186,7 @@ Status Load(StoreWriter& writer, const ImportOptions& options,
     lines_in_chunk = 0;
     ++chunk;
     if (batches.empty()) return OkStatus();
-    CANVOY_ASSIGN_OR_RETURN(auto stats, writer.ApplyImported(batches));
+    CANVOY_ASSIGN_OR_RETURN(auto stats, writer.ApplyImported(std::move(batches)));
     report.samples_written += stats.samples_written;
     report.duplicate_batches += stats.duplicates_dropped;
     return OkStatus();

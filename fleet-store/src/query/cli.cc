@@ -3,6 +3,7 @@
 #include <boost/json/value.hpp>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "canvoy/common/options.h"
@@ -71,6 +72,19 @@ struct Common {
 };
 
 // Prints a table answer; a further page is announced on stderr.
+
+// Adds the common options and parses argv into `vm`; an exit code when the command ends here
+// (help shown, or a bad option).
+std::optional<int> ParseCommand(int argc, const char* const* argv, po::options_description& desc,
+                                Common& common, po::variables_map& vm) {
+  common.Add(desc);
+  auto outcome = ParseOptions(argc, argv, desc, vm, kQueryUsage);
+  if (!outcome) return Fail(kUsageError, outcome.error());
+  if (outcome.value() == ParseOutcome::kHelpShown) return 0;
+  if (auto status = common.Check(); !status) return Fail(kUsageError, status.error());
+  return std::nullopt;
+}
+
 int Print(const Result<HttpAnswer>& answer, OutputFormat format) {
   if (!answer) return Fail(kRuntimeError, answer.error());
   if (answer.value().status != 200) return Fail(kRuntimeError, AnswerError(answer.value()));
@@ -108,12 +122,8 @@ int Run(int argc, const char* const* argv) {
       ("limit", po::value(&limit), "rows per page")
       ("after", po::value(&after), "the cursor printed with the previous page");
   // clang-format on
-  common.Add(desc);
   po::variables_map vm;
-  auto outcome = ParseOptions(argc, argv, desc, vm, kQueryUsage);
-  if (!outcome) return Fail(kUsageError, outcome.error());
-  if (outcome.value() == ParseOutcome::kHelpShown) return 0;
-  if (auto status = common.Check(); !status) return Fail(kUsageError, status.error());
+  if (auto code = ParseCommand(argc, argv, desc, common, vm)) return *code;
   if (file.empty() == document_text.empty())
     return Fail(kUsageError, Usage("give --file or --json"));
   if (!file.empty()) {
@@ -161,12 +171,8 @@ int Signal(int argc, const char* const* argv, bool downsample) {
         ("aggs", po::value(&aggs)->default_value(aggs), "of avg, min, max, sum, count, first, last");
   }
   // clang-format on
-  common.Add(desc);
   po::variables_map vm;
-  auto outcome = ParseOptions(argc, argv, desc, vm, kQueryUsage);
-  if (!outcome) return Fail(kUsageError, outcome.error());
-  if (outcome.value() == ParseOutcome::kHelpShown) return 0;
-  if (auto status = common.Check(); !status) return Fail(kUsageError, status.error());
+  if (auto code = ParseCommand(argc, argv, desc, common, vm)) return *code;
   auto vin = Vin::Parse(vin_text);
   if (!vin) return Fail(kUsageError, vin.error().WithContext("option '--vin'"));
   std::string target = "/v1/vehicles/" + vin.value().str() + "/signals/" + UrlEncode(signal) +
@@ -192,12 +198,8 @@ int Latest(int argc, const char* const* argv) {
   std::string vin_text;
   po::options_description desc("query latest options");
   desc.add_options()("vin", po::value(&vin_text)->required(), "the vehicle");
-  common.Add(desc);
   po::variables_map vm;
-  auto outcome = ParseOptions(argc, argv, desc, vm, kQueryUsage);
-  if (!outcome) return Fail(kUsageError, outcome.error());
-  if (outcome.value() == ParseOutcome::kHelpShown) return 0;
-  if (auto status = common.Check(); !status) return Fail(kUsageError, status.error());
+  if (auto code = ParseCommand(argc, argv, desc, common, vm)) return *code;
   auto vin = Vin::Parse(vin_text);
   if (!vin) return Fail(kUsageError, vin.error().WithContext("option '--vin'"));
   auto text = QueryLatest(common.url, vin.value(), common.format, common.timeout());

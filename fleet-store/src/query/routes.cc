@@ -17,18 +17,6 @@ namespace json = boost::json;
 const std::vector<double> kLatencyBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                              0.25,  0.5,    1,     2.5,  5,     10,   30};
 
-std::vector<std::string_view> Segments(std::string_view path) {
-  std::vector<std::string_view> out;
-  if (!path.starts_with('/')) return out;
-  path.remove_prefix(1);
-  for (;;) {
-    const auto slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) return out;
-    path.remove_prefix(slash + 1);
-  }
-}
-
 std::vector<std::string> SplitList(std::string_view text) {
   std::vector<std::string> out;
   while (!text.empty()) {
@@ -153,7 +141,7 @@ http::Response Run(const StoreViewFactory& views, const QueryLimits& limits, Que
 }  // namespace
 
 std::optional<http::Response> QueryApi::Handle(const http::Request& request) const {
-  const auto segments = Segments(request.path);
+  const auto segments = PathSegments(request.path);
   const bool query = segments.size() == 2 && segments[0] == "v1" && segments[1] == "query";
   const bool latest = segments.size() == 2 && segments[0] == "v1" && segments[1] == "latest";
   const bool signal = segments.size() == 6 && segments[0] == "v1" && segments[1] == "vehicles" &&
@@ -245,6 +233,18 @@ http::Response QueryApi::Signal(const http::Request& request, std::string_view v
     return OkStatus();
   };
   return Run(views_, limits_, metrics_, request, PlanFromJson(doc, limits_), start, reshape);
+}
+
+std::vector<std::string_view> PathSegments(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (!path.starts_with('/')) return out;
+  path.remove_prefix(1);
+  for (;;) {
+    const auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) return out;
+    path.remove_prefix(slash + 1);
+  }
 }
 
 }  // namespace canvoy::fleet_store::query

@@ -6,12 +6,17 @@
 #include <prometheus/registry.h>
 
 #include <optional>
+#include <string_view>
+#include <vector>
 
 #include "canvoy/common/http_server.h"
 #include "canvoy/fleet_store/query.h"
 #include "canvoy/fleet_store/query_service.h"
 
 namespace canvoy::fleet_store::query {
+
+// "/v1/vehicles/V/latest" -> {"v1", "vehicles", "V", "latest"}; {} for a path without a leading /.
+std::vector<std::string_view> PathSegments(std::string_view path);
 
 // canvoy_fleet_store_query_duration_seconds{kind}: latest, samples, downsampled, grouped.
 class QueryMetrics {

@@ -18,18 +18,6 @@ http::Response Json(const boost::json::value& value) {
   return response;
 }
 
-std::vector<std::string_view> Segments(std::string_view path) {
-  std::vector<std::string_view> out;
-  if (!path.starts_with('/')) return out;
-  path.remove_prefix(1);
-  for (;;) {
-    const auto slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) return out;
-    path.remove_prefix(slash + 1);
-  }
-}
-
 // A store failure is ours, not the client's: 500, logged.
 http::Response StoreFailure(const Error& error, std::string_view path) {
   if (error.code() == Errc::kNotFound) return http::ErrorResponse(404, error.message());
@@ -87,7 +75,7 @@ http::Response Route(const Store& store, const prometheus::Registry& registry,
         http::ErrorResponse(405, "method '" + request.method + "' is not allowed; use GET");
     return response;
   }
-  const auto segments = Segments(request.path);
+  const auto segments = query::PathSegments(request.path);
   if (segments.size() == 1 && segments[0] == "healthz")
     return Json(boost::json::object{{"status", "ok"}});
   if (segments.size() == 1 && segments[0] == "metrics") {

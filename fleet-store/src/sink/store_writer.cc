@@ -62,7 +62,7 @@ class StoreWriter::Impl {
   }
 
   Result<ApplyStats> Apply(const std::vector<ConsumedRecord>& records);
-  Result<ApplyStats> ApplyImported(const std::vector<ImportedBatch>& batches);
+  Result<ApplyStats> ApplyImported(std::vector<ImportedBatch> batches);
   Status PutAttributes(const std::vector<std::pair<Vin, Attributes>>& vehicles);
 
  private:
@@ -333,13 +333,13 @@ Result<ApplyStats> StoreWriter::Impl::Apply(const std::vector<ConsumedRecord>& r
   return stats;
 }
 
-Result<ApplyStats> StoreWriter::Impl::ApplyImported(const std::vector<ImportedBatch>& batches) {
+Result<ApplyStats> StoreWriter::Impl::ApplyImported(std::vector<ImportedBatch> batches) {
   ApplyStats stats;
   stats.records = batches.size();
   Round round(db_);
   std::vector<sink::SignalInfo> infos;
   std::vector<sink::DecodedSeries> series;
-  for (const auto& batch : batches) {
+  for (auto& batch : batches) {
     CANVOY_ASSIGN_OR_RETURN(bool duplicate, round.IsDuplicate(batch.vin, batch.stream, batch.seq));
     if (duplicate) {
       ++stats.duplicates_dropped;
@@ -348,7 +348,7 @@ Result<ApplyStats> StoreWriter::Impl::ApplyImported(const std::vector<ImportedBa
     infos.clear();
     infos.reserve(batch.series.size());
     series.clear();
-    for (const auto& s : batch.series) {
+    for (auto& s : batch.series) {
       if (s.signal.empty() || s.signal.find('\0') != std::string::npos) {
         return Error(Errc::kInvalidArgument,
                      "vin=" + batch.vin.str() + ": a signal name is empty or contains NUL");
@@ -363,7 +363,7 @@ Result<ApplyStats> StoreWriter::Impl::ApplyImported(const std::vector<ImportedBa
       for (const auto& sample : s.samples) {
         if (sample.timestamp_us >= decoded.newest.timestamp_us) decoded.newest = sample;
       }
-      decoded.samples = s.samples;
+      decoded.samples = std::move(s.samples);
       series.push_back(std::move(decoded));
     }
     CANVOY_RETURN_IF_ERROR(round.AddBatch(batch.vin, batch.stream, batch.seq,
@@ -410,8 +410,8 @@ Result<ApplyStats> StoreWriter::Apply(const std::vector<ConsumedRecord>& records
   return impl_->Apply(records);
 }
 
-Result<ApplyStats> StoreWriter::ApplyImported(const std::vector<ImportedBatch>& batches) {
-  return impl_->ApplyImported(batches);
+Result<ApplyStats> StoreWriter::ApplyImported(std::vector<ImportedBatch> batches) {
+  return impl_->ApplyImported(std::move(batches));
 }
 
 Status StoreWriter::PutAttributes(const std::vector<std::pair<Vin, Attributes>>& vehicles) {

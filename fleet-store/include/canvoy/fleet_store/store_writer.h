@@ -72,7 +72,7 @@ class StoreWriter {
   // Applies imported batches atomically, through the same path as Apply (history blocks, rollups,
   // latest values, counts, de-duplication). Errc::kInvalidArgument for an empty signal name or
   // one containing NUL (nothing is written then).
-  Result<ApplyStats> ApplyImported(const std::vector<ImportedBatch>& batches);
+  Result<ApplyStats> ApplyImported(std::vector<ImportedBatch> batches);
 
   // Replaces the attributes of each listed vehicle, atomically.
   Status PutAttributes(const std::vector<std::pair<Vin, Attributes>>& vehicles);
