@@ -1,13 +1,18 @@
 // An in-memory StoreView for tests: vehicles with attributes and samples. Rollups are computed
 // from the samples by brute force on every scan, with the store's rules (numbers and bools
 // counted, strings and NaN not; first/last at the smallest/largest timestamp, ties by value).
+// Samples are scanned in runs of a few samples, as columns where a run is of one numeric type and
+// as Sample objects otherwise (and every third run), so that readers see both kinds. Reads are
+// safe from several threads at once; adding data is not.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,8 +28,44 @@ inline Vin TestVin(int i) {
   return Vin::Parse("1FTFW1E50PFA" + std::string(5 - digits.size(), '0') + digits).value();
 }
 
+// A counter that threads may bump at once and that copies (so the view stays a value type).
+class ReadCounter {
+ public:
+  ReadCounter(std::uint64_t n = 0) : n_(n) {}  // NOLINT: used as a number
+  ReadCounter(const ReadCounter& other) : n_(other.n_.load()) {}
+  ReadCounter& operator=(const ReadCounter& other) {
+    n_ = other.n_.load();
+    return *this;
+  }
+  operator std::uint64_t() const { return n_.load(); }  // NOLINT
+  ReadCounter& operator++() {
+    ++n_;
+    return *this;
+  }
+  ReadCounter& operator+=(std::uint64_t n) {
+    n_ += n;
+    return *this;
+  }
+
+ private:
+  std::atomic<std::uint64_t> n_;
+};
+
 class FakeStoreView final : public StoreView {
  public:
+  FakeStoreView() = default;
+  FakeStoreView(const FakeStoreView& other) { *this = other; }
+  FakeStoreView& operator=(const FakeStoreView& other) {
+    if (this == &other) return *this;
+    hour_rollups_read = other.hour_rollups_read;
+    fail = other.fail;
+    samples_read = other.samples_read;
+    rollups_read = other.rollups_read;
+    rollup_scans = other.rollup_scans;
+    vehicles_ = other.vehicles_;
+    return *this;  // the sort cache is rebuilt on use
+  }
+
   struct Vehicle {
     Attributes attributes;
     std::map<std::string, std::vector<Sample>, std::less<>> signals;  // in insertion order
@@ -35,6 +76,7 @@ class FakeStoreView final : public StoreView {
   }
   void AddSample(const Vin& vin, const std::string& signal, std::int64_t t, SignalValue value) {
     vehicles_[vin].signals[signal].push_back(Sample{t, std::move(value)});
+    std::lock_guard lock(sorted_mutex_);
     sorted_.clear();
   }
   const std::map<Vin, Vehicle>& vehicles() const { return vehicles_; }
@@ -42,6 +84,7 @@ class FakeStoreView final : public StoreView {
   // Samples of a signal as ScanSamples delivers them: by time, ties by value.
   const std::vector<Sample>& Sorted(const Vin& vin, std::string_view signal) const {
     auto key = std::make_pair(vin, std::string(signal));
+    std::lock_guard lock(sorted_mutex_);  // map elements stay where they are
     if (auto it = sorted_.find(key); it != sorted_.end()) return it->second;
     std::vector<Sample> out;
     auto v = vehicles_.find(vin);
@@ -56,10 +99,10 @@ class FakeStoreView final : public StoreView {
   }
 
   // What queries read, to tell which path answered.
-  mutable std::uint64_t samples_read = 0;
-  mutable std::uint64_t rollups_read = 0;
-  mutable std::uint64_t rollup_scans = 0;
-  mutable std::uint64_t hour_rollups_read = 0;
+  mutable ReadCounter samples_read = 0;
+  mutable ReadCounter rollups_read = 0;
+  mutable ReadCounter rollup_scans = 0;
+  mutable ReadCounter hour_rollups_read = 0;
   // When set, scans fail with it (a storage failure).
   std::optional<Error> fail;
 
@@ -103,6 +146,53 @@ class FakeStoreView final : public StoreView {
       if (sample.timestamp_us >= to_us) break;
       ++samples_read;
       if (!fn(sample)) break;
+    }
+    return OkStatus();
+  }
+
+  Status ScanSampleRuns(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                        std::int64_t to_us,
+                        const std::function<bool(const SampleRun&)>& fn) const override {
+    if (fail) return *fail;
+    const auto& samples = Sorted(vin, signal);
+    auto begin = std::lower_bound(samples.begin(), samples.end(), from_us,
+                                  [](const Sample& s, std::int64_t t) { return s.timestamp_us < t; });
+    auto end = std::lower_bound(begin, samples.end(), to_us,
+                                [](const Sample& s, std::int64_t t) { return s.timestamp_us < t; });
+    const std::span<const Sample> range(begin, end);
+    std::vector<std::int64_t> t;
+    std::vector<double> num;
+    std::vector<std::uint64_t> bits;
+    for (std::size_t i = 0, runs = 0; i < range.size(); ++runs) {
+      // Runs of 1 to 7 samples, cut where the value type changes.
+      const std::size_t type = range[i].value.index();
+      std::size_t n = 1;
+      while (n < 1 + (i * 7 + runs) % 7 && i + n < range.size() &&
+             range[i + n].value.index() == type)
+        ++n;
+      const auto part = range.subspan(i, n);
+      i += n;
+      samples_read += n;
+      SampleRun run;
+      if (type == 4 || runs % 3 == 2) {
+        run.samples = part;
+        if (!fn(run)) break;
+        continue;
+      }
+      t.clear();
+      num.clear();
+      bits.clear();
+      for (const Sample& s : part) {
+        t.push_back(s.timestamp_us);
+        num.push_back(type == 3 ? std::get<double>(s.value) : *Numeric(s.value));
+        if (type == 1) bits.push_back(static_cast<std::uint64_t>(std::get<std::int64_t>(s.value)));
+        if (type == 2) bits.push_back(std::get<std::uint64_t>(s.value));
+      }
+      run.type = static_cast<std::uint8_t>(type);
+      run.t = t;
+      run.num = num;
+      run.bits = bits;
+      if (!fn(run)) break;
     }
     return OkStatus();
   }
@@ -179,6 +269,7 @@ class FakeStoreView final : public StoreView {
   }
 
   std::map<Vin, Vehicle> vehicles_;
+  mutable std::mutex sorted_mutex_;
   mutable std::map<std::pair<Vin, std::string>, std::vector<Sample>> sorted_;
 };
 
@@ -201,6 +292,11 @@ class ForwardingView final : public StoreView {
                      std::int64_t to_us,
                      const std::function<bool(const Sample&)>& fn) const override {
     return view_.ScanSamples(vin, signal, from_us, to_us, fn);
+  }
+  Status ScanSampleRuns(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                        std::int64_t to_us,
+                        const std::function<bool(const SampleRun&)>& fn) const override {
+    return view_.ScanSampleRuns(vin, signal, from_us, to_us, fn);
   }
   Status ScanRollups(const Vin& vin, std::string_view signal, RollupWidth width,
                      std::int64_t from_us, std::int64_t to_us,

@@ -252,6 +252,98 @@ TEST(HistoryBlockTest, RangeDecodeKeepsHalfOpenRange) {
   EXPECT_TRUE(out.empty());
 }
 
+// DecodeBlockColumns gives DecodeBlockRange's samples as columns, or declines (nullopt, nothing
+// appended) for strings, mixed types and chunks that overlap in time.
+TEST(HistoryBlockTest, ColumnDecodeEqualsRangeDecodeOrDeclines) {
+  std::mt19937_64 rng(2024);
+  std::size_t as_columns = 0, declined = 0;
+  for (int round = 0; round < 400; ++round) {
+    const std::size_t type = round % 5;
+    std::vector<Sample> all = Canonical(RandomSamples(type, 1 + rng() % 300, rng));
+    if (round % 7 == 3) {  // a second type in the same block
+      auto other = RandomSamples((type + 1) % 4, 1 + rng() % 20, rng);
+      all.insert(all.end(), other.begin(), other.end());
+      all = Canonical(std::move(all));
+    }
+    // Chunks of consecutive samples (they follow each other in time unless a tie spans two), or
+    // of shuffled ones (they overlap).
+    auto order = all;
+    if (round % 3 == 0) std::shuffle(order.begin(), order.end(), rng);
+    std::string block;
+    for (std::size_t i = 0; i < order.size();) {
+      const std::size_t n = std::min<std::size_t>(1 + rng() % 120, order.size() - i);
+      block += EncodeChunk(std::span(order).subspan(i, n));
+      i += n;
+    }
+    const std::int64_t from = round % 2 == 0 ? kMin : all[rng() % all.size()].timestamp_us;
+    const std::int64_t picked = all[rng() % all.size()].timestamp_us;
+    const std::int64_t to = round % 5 == 0 || picked == kMax ? kMax : picked + 1;
+    std::vector<Sample> expected;
+    ASSERT_TRUE(DecodeBlockRange(block, from, to, &expected));
+    std::vector<std::int64_t> t = {7};  // appended to, not replaced
+    std::vector<double> num = {7};
+    std::vector<std::uint64_t> exact = {7};
+    const auto decoded = DecodeBlockColumns(block, from, to, {&t, &num, &exact});
+    ASSERT_TRUE(decoded) << decoded.error().ToString();
+    if (!decoded.value()) {
+      ++declined;
+      EXPECT_EQ(t.size(), 1u);
+      EXPECT_EQ(num.size(), 1u);
+      EXPECT_EQ(exact.size(), 1u);
+      const bool one_numeric_type = !expected.empty() &&
+                                    std::all_of(expected.begin(), expected.end(), [&](auto& s) {
+                                      return s.value.index() == expected[0].value.index();
+                                    }) &&
+                                    expected[0].value.index() != 4;
+      // A compacted block (one chunk) of one numeric type is never declined.
+      if (one_numeric_type) {
+        const auto compacted = CompactBlock(block);
+        ASSERT_TRUE(compacted);
+        std::vector<std::int64_t> t2;
+        std::vector<double> num2;
+        std::vector<std::uint64_t> exact2;
+        const auto again = DecodeBlockColumns(compacted.value(), from, to, {&t2, &num2, &exact2});
+        ASSERT_TRUE(again);
+        EXPECT_TRUE(again.value() || CountChunks(compacted.value()).value() > 1)
+            << "round " << round;
+        if (again.value()) {
+          EXPECT_EQ(t2.size(), expected.size());
+        }
+      }
+      continue;
+    }
+    ++as_columns;
+    const std::uint8_t k = *decoded.value();
+    ASSERT_EQ(t.size(), expected.size() + 1);
+    ASSERT_EQ(num.size(), expected.size() + 1);
+    const bool integers = k == 1 || k == 2;
+    ASSERT_EQ(exact.size(), integers ? expected.size() + 1 : 1u);
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      const Sample& s = expected[i];
+      ASSERT_EQ(s.value.index(), k) << "round " << round;
+      ASSERT_EQ(t[i + 1], s.timestamp_us) << "round " << round << " sample " << i;
+      switch (k) {
+        case 0:
+          EXPECT_EQ(num[i + 1], std::get<bool>(s.value) ? 1.0 : 0.0);
+          break;
+        case 1:
+          EXPECT_EQ(exact[i + 1], static_cast<std::uint64_t>(std::get<std::int64_t>(s.value)));
+          EXPECT_EQ(num[i + 1], static_cast<double>(std::get<std::int64_t>(s.value)));
+          break;
+        case 2:
+          EXPECT_EQ(exact[i + 1], std::get<std::uint64_t>(s.value));
+          EXPECT_EQ(num[i + 1], static_cast<double>(std::get<std::uint64_t>(s.value)));
+          break;
+        default:
+          EXPECT_EQ(std::bit_cast<std::uint64_t>(num[i + 1]),
+                    std::bit_cast<std::uint64_t>(std::get<double>(s.value)));
+      }
+    }
+  }
+  EXPECT_GT(as_columns, 100u);
+  EXPECT_GT(declined, 100u);
+}
+
 TEST(HistoryBlockTest, RejectsTruncatedBlocksWithPosition) {
   std::mt19937_64 rng(3);
   std::string block;
@@ -301,6 +393,19 @@ TEST(HistoryBlockTest, SurvivesRandomAndFlippedBytes) {
     }
     std::vector<Sample> range;
     (void)DecodeBlockRange(bytes, kT0, kT0 + 1'000'000, &range);
+    std::vector<std::int64_t> t;
+    std::vector<double> num;
+    std::vector<std::uint64_t> exact;
+    std::vector<Sample> all_but_max;
+    const auto range_status = DecodeBlockRange(bytes, kMin, kMax, &all_but_max);
+    const auto columns = DecodeBlockColumns(bytes, kMin, kMax, {&t, &num, &exact});
+    if (columns && columns.value()) {  // then the same samples as the range decode
+      ASSERT_TRUE(range_status) << "round " << round;
+      ASSERT_EQ(t.size(), all_but_max.size()) << "round " << round;
+    }
+    if (!range_status && columns) {
+      EXPECT_FALSE(columns.value()) << "round " << round;
+    }
     (void)CountChunks(bytes);
     (void)CompactBlock(bytes);
   }

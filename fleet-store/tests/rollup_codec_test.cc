@@ -201,6 +201,14 @@ TEST(RollupCodecTest, SlotsRoundTripExactly) {
     EXPECT_EQ(std::memcmp(&decoded[i].second, &slots[i].second, sizeof(Rollup)), 0) << i;
   }
   EXPECT_EQ(EncodeRollupSlots(decoded), bytes);
+  // An end index stops before the first slot at or past it, and ignores what follows.
+  for (const std::uint32_t end : {0u, 1u, 2u, 59u, 60u, 1001u}) {
+    std::vector<RollupSlot> prefix;
+    ASSERT_TRUE(DecodeRollupSlots(bytes + "junk", &prefix, end)) << end;
+    const auto expected = static_cast<std::size_t>(
+        std::count_if(slots.begin(), slots.end(), [end](auto& s) { return s.first < end; }));
+    EXPECT_EQ(prefix.size(), expected) << end;
+  }
   std::vector<RollupSlot> none;
   ASSERT_TRUE(DecodeRollupSlots(EncodeRollupSlots({}), &none));
   EXPECT_TRUE(none.empty());

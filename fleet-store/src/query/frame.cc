@@ -109,6 +109,35 @@ void Column::Append(const SignalValue& value) {
   }
 }
 
+void Column::AppendNumbers(ColumnType incoming, std::span<const double> values,
+                           std::span<const std::uint64_t> exact) {
+  if (values.empty()) return;
+  if (type == ColumnType::kNull) Adopt(*this, incoming);
+  if (type == ColumnType::kString) {  // numbers where strings were: written as text
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      switch (incoming) {
+        case ColumnType::kBool:
+          Append(values[i] != 0);
+          break;
+        case ColumnType::kInt64:
+          Append(static_cast<std::int64_t>(exact[i]));
+          break;
+        case ColumnType::kUInt64:
+          Append(exact[i]);
+          break;
+        default:
+          Append(values[i]);
+          break;
+      }
+    }
+    return;
+  }
+  if (incoming != type) Demote(*this);
+  num.insert(num.end(), values.begin(), values.end());
+  if (type == ColumnType::kInt64 || type == ColumnType::kUInt64)
+    bits.insert(bits.end(), exact.begin(), exact.end());
+}
+
 void Column::AppendFrom(const Column& other, std::size_t row) {
   const double v = other.num[row];
   if (IsNull(v)) return AppendNull();
@@ -144,7 +173,8 @@ void Column::Gather(const Column& other, const std::vector<std::uint32_t>& rows)
   num.resize(before + rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) num[before + i] = other.num[rows[i]];
   if (type == ColumnType::kInt64 || type == ColumnType::kUInt64) {
-    for (auto row : rows) bits.push_back(other.bits[row]);
+    bits.resize(before + rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) bits[before + i] = other.bits[rows[i]];
   }
   if (type == ColumnType::kString) {
     for (auto row : rows) str.push_back(other.str[row]);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct Column {
   void AppendNull();
   void AppendNumber(double v, ColumnType type_if_first);  // kDouble or kBool
   void Append(const SignalValue& value);
+  // Appends values of type `incoming` (kBool, kInt64, kUInt64 or kDouble), none of them NaN:
+  // `values` as numbers and, for kInt64 / kUInt64, `exact` with their bits (else empty).
+  void AppendNumbers(ColumnType incoming, std::span<const double> values,
+                     std::span<const std::uint64_t> exact);
   // Appends row `row` of `other`.
   void AppendFrom(const Column& other, std::size_t row);
   // Appends the rows `rows` of `other`, in that order.

@@ -9,12 +9,57 @@ namespace canvoy::fleet_store::query {
 namespace {
 
 constexpr std::size_t kChunkRows = 4096;   // rows pushed into the pipeline at once
-constexpr std::size_t kJoinWindow = 4096;  // samples of the first signal per join window
+constexpr std::size_t kJoinWindow = 1 << 16;  // samples of the first signal per join window
 constexpr std::int64_t kMinuteUs = 60'000'000;
 constexpr std::int64_t kHourUs = 3'600'000'000;
 
 // NaN is not a value: the samples source skips it, as rollups do, so that both agree.
 bool IsValue(const SignalValue& v) { return v.index() != 3 || !std::isnan(std::get<double>(v)); }
+
+ColumnType TypeOf(std::uint8_t value_index) {
+  switch (value_index) {
+    case 0:
+      return ColumnType::kBool;
+    case 1:
+      return ColumnType::kInt64;
+    case 2:
+      return ColumnType::kUInt64;
+    default:
+      return ColumnType::kDouble;
+  }
+}
+
+// Appends rows [begin, end) of a run to t and column, skipping what is not a value.
+void AppendRun(const SampleRun& run, std::size_t begin, std::size_t end,
+               std::vector<std::int64_t>& t, Column& column) {
+  if (!run.columns()) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const Sample& s = run.samples[i];
+      if (!IsValue(s.value)) continue;
+      t.push_back(s.timestamp_us);
+      column.Append(s.value);
+    }
+    return;
+  }
+  const ColumnType type = TypeOf(run.type);
+  const auto values = run.num.subspan(begin, end - begin);
+  if (type == ColumnType::kDouble) {
+    bool nan = false;
+    for (const double v : values) nan |= v != v;
+    if (nan) {
+      for (std::size_t i = begin; i < end; ++i) {
+        if (std::isnan(run.num[i])) continue;
+        t.push_back(run.t[i]);
+        column.AppendNumbers(type, run.num.subspan(i, 1), {});
+      }
+      return;
+    }
+  }
+  t.insert(t.end(), run.t.begin() + static_cast<std::ptrdiff_t>(begin),
+           run.t.begin() + static_cast<std::ptrdiff_t>(end));
+  column.AppendNumbers(type, values,
+                       run.bits.empty() ? run.bits : run.bits.subspan(begin, end - begin));
+}
 
 }  // namespace
 
@@ -57,12 +102,12 @@ Status SourceReader::ReadOne(const Vin& vin, std::string_view signal, std::int64
                              std::int64_t to) {
   if (from >= to) return Flush();
   Status pushed = OkStatus();
-  auto scanned = view_.ScanSampleSpans(vin, signal, from, to, [&](std::span<const Sample> run) {
+  auto scanned = view_.ScanSampleRuns(vin, signal, from, to, [&](const SampleRun& run) {
     if (!control_.CountSamples(run.size())) return false;
-    for (const Sample& s : run) {
-      if (!IsValue(s.value)) continue;
-      chunk_.t.push_back(s.timestamp_us);
-      chunk_.columns[0].Append(s.value);
+    for (std::size_t i = 0; i < run.size();) {
+      const std::size_t end = std::min(run.size(), i + (kChunkRows - chunk_.size()));
+      AppendRun(run, i, end, chunk_.t, chunk_.columns[0]);
+      i = end;
       if (chunk_.size() < kChunkRows) continue;
       pushed = Flush();
       if (!pushed.has_value() || control_.stopped()) return false;
@@ -82,21 +127,25 @@ Result<std::optional<std::int64_t>> SourceReader::Buffer(const Vin& vin, std::si
   buffer.t.clear();
   buffer.values.Clear();
   std::optional<std::int64_t> next;
+  std::optional<std::int64_t> last;  // of the samples taken, values or not
   auto scanned =
-      view_.ScanSampleSpans(vin, source_.signals[k], from, to, [&](std::span<const Sample> run) {
-        for (const Sample& s : run) {
-          // A window ends between two timestamps, never inside a run of equal ones.
-          if (window != 0 && buffer.t.size() >= window && s.timestamp_us > buffer.t.back()) {
-            next = s.timestamp_us;
-            return false;
-          }
-          if (!control_.CountSamples(1)) return false;
-          if (IsValue(s.value)) {
-            buffer.t.push_back(s.timestamp_us);
-            buffer.values.Append(s.value);
-          }
+      view_.ScanSampleRuns(vin, source_.signals[k], from, to, [&](const SampleRun& run) {
+        const std::size_t n = run.size();
+        const auto time = [&run](std::size_t i) {
+          return run.columns() ? run.t[i] : run.samples[i].timestamp_us;
+        };
+        // A window ends between two timestamps, never inside a run of equal ones.
+        std::size_t cut = n;
+        if (window != 0) {
+          cut = buffer.t.size() >= window ? 0 : std::min(n, window - buffer.t.size());
+          while (cut < n && (cut > 0 ? time(cut) == time(cut - 1) : last == time(0))) ++cut;
         }
-        return true;
+        if (!control_.CountSamples(cut)) return false;
+        AppendRun(run, 0, cut, buffer.t, buffer.values);
+        if (cut > 0) last = time(cut - 1);
+        if (cut == n) return true;
+        next = time(cut);
+        return false;
       });
   CANVOY_RETURN_IF_ERROR(scanned);
   return next;
@@ -106,6 +155,15 @@ Result<std::optional<std::int64_t>> SourceReader::Buffer(const Vin& vin, std::si
 // sample of each signal makes the j-th row (ties are ordered by value by the store).
 void SourceReader::Join() {
   const std::size_t n = buffers_.size();
+  // The usual case, every signal sampled at the same times (one message, one reading): the
+  // buffers are the rows. The chunk is empty here (Flush cleared it).
+  bool same = true;
+  for (std::size_t k = 1; k < n && same; ++k) same = buffers_[k].t == buffers_[0].t;
+  if (same) {
+    chunk_.t.swap(buffers_[0].t);
+    for (std::size_t k = 0; k < n; ++k) std::swap(chunk_.columns[k], buffers_[k].values);
+    return;
+  }
   at_.assign(n, 0);
   joined_.resize(n);
   for (auto& rows : joined_) rows.clear();
@@ -117,13 +175,24 @@ void SourceReader::Join() {
   for (std::size_t k = 0; k < n; ++k) chunk_.columns[k].Gather(buffers_[k].values, joined_[k]);
 }
 
-// The usual case, two signals: a merge of two sorted timestamp lists.
+// Two signals: a merge of two sorted timestamp lists. The rows are at most the shorter list, so
+// the outputs are sized once and written through pointers.
 void SourceReader::JoinTwo() {
-  const auto& a = buffers_[0].t;
-  const auto& b = buffers_[1].t;
+  const std::int64_t* a = buffers_[0].t.data();
+  const std::int64_t* b = buffers_[1].t.data();
+  const std::size_t na = buffers_[0].t.size();
+  const std::size_t nb = buffers_[1].t.size();
+  const std::size_t most = std::min(na, nb);
+  chunk_.t.resize(most);
+  joined_[0].resize(most);
+  joined_[1].resize(most);
+  std::int64_t* t_out = chunk_.t.data();
+  std::uint32_t* ia = joined_[0].data();
+  std::uint32_t* ib = joined_[1].data();
+  std::size_t rows = 0;
   std::size_t i = 0;
   std::size_t j = 0;
-  while (i < a.size() && j < b.size()) {
+  while (i < na && j < nb) {
     if (a[i] < b[j]) {
       ++i;
     } else if (b[j] < a[i]) {
@@ -131,19 +200,22 @@ void SourceReader::JoinTwo() {
     } else {
       const std::int64_t t = a[i];
       std::size_t i_end = i + 1;
-      while (i_end < a.size() && a[i_end] == t) ++i_end;
+      while (i_end < na && a[i_end] == t) ++i_end;
       std::size_t j_end = j + 1;
-      while (j_end < b.size() && b[j_end] == t) ++j_end;
-      const std::size_t rows = std::min(i_end - i, j_end - j);
-      for (std::size_t r = 0; r < rows; ++r) {
-        chunk_.t.push_back(t);
-        joined_[0].push_back(static_cast<std::uint32_t>(i + r));
-        joined_[1].push_back(static_cast<std::uint32_t>(j + r));
+      while (j_end < nb && b[j_end] == t) ++j_end;
+      const std::size_t ties = std::min(i_end - i, j_end - j);
+      for (std::size_t r = 0; r < ties; ++r, ++rows) {
+        t_out[rows] = t;
+        ia[rows] = static_cast<std::uint32_t>(i + r);
+        ib[rows] = static_cast<std::uint32_t>(j + r);
       }
       i = i_end;
       j = j_end;
     }
   }
+  chunk_.t.resize(rows);
+  joined_[0].resize(rows);
+  joined_[1].resize(rows);
 }
 
 void SourceReader::JoinMany() {

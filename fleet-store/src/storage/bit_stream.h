@@ -98,15 +98,18 @@ inline unsigned IntBits(std::uint64_t z) {
   return (z >> 32) == 0 ? 37 : 69;
 }
 
+#define CANVOY_BITS_INLINE [[gnu::always_inline]] inline
+
 // Reads bits most significant first. Bits past the end read as zeros and set overrun(), which
-// callers check once per sample, so reads need no bounds branch of their own.
+// callers check once per sample, so reads need no bounds branch of their own. Always inlined, so
+// that a decode loop keeps the reader in registers.
 class BitReader {
  public:
   explicit BitReader(std::string_view bytes)
       : data_(reinterpret_cast<const unsigned char*>(bytes.data())), size_(bytes.size()) {}
 
   // The next 57 or more bits, most significant first (zeros past the end).
-  std::uint64_t Window() const {
+  CANVOY_BITS_INLINE std::uint64_t Window() const {
     const std::size_t byte = pos_ >> 3;
     std::uint64_t w = 0;
     if (byte + 8 <= size_) [[likely]] {
@@ -117,21 +120,25 @@ class BitReader {
     }
     return w << (pos_ & 7);
   }
-  void Skip(unsigned n) { pos_ += n; }
+  CANVOY_BITS_INLINE void Skip(unsigned n) { pos_ += n; }
   // 1 <= n <= 57.
-  std::uint64_t Read(unsigned n) {
+  CANVOY_BITS_INLINE std::uint64_t Read(unsigned n) {
     const std::uint64_t v = Window() >> (64 - n);
     pos_ += n;
     return v;
   }
   // 1 <= n <= 64.
-  std::uint64_t ReadWide(unsigned n) {
+  CANVOY_BITS_INLINE std::uint64_t ReadWide(unsigned n) {
     if (n <= 32) return Read(n);
     const std::uint64_t high = Read(n - 32);
     return (high << 32) | Read(32);
   }
-  std::uint64_t ReadInt() {
+  CANVOY_BITS_INLINE std::uint64_t ReadInt() {
     const std::uint64_t w = Window();
+    if ((w >> 63) == 0) {  // the common zero: one bit
+      ++pos_;
+      return 0;
+    }
     const IntClass& c = kIntClasses[w >> 59];
     if (c.width != 64) [[likely]] {
       pos_ += c.total;
@@ -148,5 +155,7 @@ class BitReader {
   std::size_t size_;
   std::size_t pos_ = 0;
 };
+
+#undef CANVOY_BITS_INLINE
 
 }  // namespace canvoy::fleet_store::storage::bits

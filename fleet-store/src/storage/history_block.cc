@@ -7,6 +7,7 @@
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -53,7 +54,7 @@ struct BoolEncoder {
 };
 struct BoolDecoder {
   using Value = bool;
-  const char* Next(BitReader& r, bool& v) {
+  [[gnu::always_inline]] const char* Next(BitReader& r, bool& v) {
     v = r.Read(1) != 0;
     return nullptr;
   }
@@ -79,7 +80,7 @@ struct IntDecoder {
   std::uint64_t mask = 0;
   std::uint64_t prev = 0;
   std::uint64_t delta = 0;
-  const char* Next(BitReader& r, T& v) {
+  [[gnu::always_inline]] const char* Next(BitReader& r, T& v) {
     delta = (delta & mask) + UnZigZag(r.ReadInt());
     prev += delta;
     v = static_cast<T>(prev);
@@ -134,7 +135,7 @@ struct DoubleDecoder {
   using Value = double;
   std::uint64_t prev = 0;
   unsigned lead = 0, trail = 0;
-  const char* Next(BitReader& r, double& v) {
+  [[gnu::always_inline]] const char* Next(BitReader& r, double& v) {
     const std::uint64_t w = r.Window();
     if ((w >> 63) != 0) {
       if (((w >> 62) & 1) != 0) {
@@ -175,7 +176,7 @@ struct StringDecoder {
   using Value = std::string_view;
   Reader section;
   std::string_view prev;
-  const char* Next(BitReader& r, std::string_view& v) {
+  [[gnu::always_inline]] const char* Next(BitReader& r, std::string_view& v) {
     if (r.Read(1) != 0) {
       auto next = section.LengthPrefixed();
       if (!next) return "truncated string section";
@@ -254,30 +255,46 @@ Result<ChunkView> ParseChunk(std::string_view block, std::size_t* offset) {
   return c;
 }
 
-// Appends the samples of `c` with from_us <= t <= last_us; stops at the first one after last_us.
-template <std::uint8_t K, class Decoder>
+// Passes the samples of `c` with from_us <= t <= last_us to emit(t, value); stops at the first
+// one after last_us.
+template <std::uint8_t K, class Decoder, class Emit>
 Status DecodeSamples(const ChunkView& c, Decoder dec, std::int64_t from_us, std::int64_t last_us,
-                     std::vector<Sample>* out) {
+                     Emit&& emit) {
   BitReader r(c.stream);
   if constexpr (K == kInt64 || K == kUint64) dec.mask = 0 - r.Read(1);
+  const auto byte_at = [&c](std::size_t bit) {
+    return c.stream_at + std::min(bit / 8, c.stream.size());
+  };
   std::int64_t t = c.first_us;
   std::uint64_t t_delta = 0;
   typename Decoder::Value v{}, prev_v{};
+  // Bits past the end read as zeros, so overrun is checked once, after the loop (the count is
+  // bounded by the body's size); a chunk inside the range needs no per-sample range test.
+  const bool inside = c.first_us >= from_us && c.last_us <= last_us;
   for (std::uint64_t i = 0; i < c.count; ++i) {
     const std::int64_t prev_t = t;
     if (i > 0) {
       t_delta += UnZigZag(r.ReadInt());
       t = static_cast<std::int64_t>(static_cast<std::uint64_t>(t) + t_delta);
     }
-    const std::size_t at = c.stream_at + std::min(r.bit_pos() / 8, c.stream.size());
-    if (const char* error = dec.Next(r, v)) return Corrupt(error, at);
-    if (r.overrun()) return Corrupt("truncated bit stream", c.stream_at + c.stream.size());
-    if (i > 0 && (t < prev_t || (t == prev_t && Decoder::Less(v, prev_v))))
-      return Corrupt("samples out of order", at);
-    if (t > last_us) return OkStatus();
-    if (t >= from_us) out->push_back(Sample{t, SignalValue(std::in_place_index<K>, v)});
+    const std::size_t bit = r.bit_pos();
+    if (const char* error = dec.Next(r, v)) [[unlikely]]
+      return Corrupt(error, byte_at(bit));
+    if (i > 0 && (t < prev_t || (t == prev_t && Decoder::Less(v, prev_v)))) [[unlikely]] {
+      if (r.overrun()) break;
+      return Corrupt("samples out of order", byte_at(bit));
+    }
     prev_v = v;
+    if (!inside) {
+      if (t > last_us) {
+        if (r.overrun()) break;
+        return OkStatus();
+      }
+      if (t < from_us) continue;
+    }
+    emit(t, v);
   }
+  if (r.overrun()) return Corrupt("truncated bit stream", c.stream_at + c.stream.size());
   if (t != c.last_us) return Corrupt("last timestamp differs from the header", c.stream_at);
   const std::size_t used = (r.bit_pos() + 7) / 8;
   if (used != c.stream.size()) return Corrupt("bytes after the bit stream", c.stream_at + used);
@@ -289,18 +306,74 @@ Status DecodeSamples(const ChunkView& c, Decoder dec, std::int64_t from_us, std:
 
 Status DecodeChunk(const ChunkView& c, std::int64_t from_us, std::int64_t last_us,
                    std::vector<Sample>* out) {
+  const auto emit_as = [out]<std::uint8_t K>(std::integral_constant<std::uint8_t, K>) {
+    return [out](std::int64_t t, const auto& v) {
+      out->push_back(Sample{t, SignalValue(std::in_place_index<K>, v)});
+    };
+  };
   switch (c.type) {
     case kBool:
-      return DecodeSamples<kBool>(c, BoolDecoder{}, from_us, last_us, out);
+      return DecodeSamples<kBool>(c, BoolDecoder{}, from_us, last_us,
+                                  emit_as(std::integral_constant<std::uint8_t, kBool>()));
     case kInt64:
-      return DecodeSamples<kInt64>(c, IntDecoder<std::int64_t>{}, from_us, last_us, out);
+      return DecodeSamples<kInt64>(c, IntDecoder<std::int64_t>{}, from_us, last_us,
+                                   emit_as(std::integral_constant<std::uint8_t, kInt64>()));
     case kUint64:
-      return DecodeSamples<kUint64>(c, IntDecoder<std::uint64_t>{}, from_us, last_us, out);
+      return DecodeSamples<kUint64>(c, IntDecoder<std::uint64_t>{}, from_us, last_us,
+                                    emit_as(std::integral_constant<std::uint8_t, kUint64>()));
     case kDouble:
-      return DecodeSamples<kDouble>(c, DoubleDecoder{}, from_us, last_us, out);
+      return DecodeSamples<kDouble>(c, DoubleDecoder{}, from_us, last_us,
+                                    emit_as(std::integral_constant<std::uint8_t, kDouble>()));
     default:
-      return DecodeSamples<kString>(c, StringDecoder{Reader(c.strings), {}}, from_us, last_us, out);
+      return DecodeSamples<kString>(c, StringDecoder{Reader(c.strings), {}}, from_us, last_us,
+                                    emit_as(std::integral_constant<std::uint8_t, kString>()));
   }
+}
+
+// A numeric chunk's samples as columns: t, the value as a double, and integers' exact bits.
+// The outputs grow by the chunk's count first and are written through pointers, which keeps the
+// decode loop in registers; they are cut to what was decoded, also on error.
+Status DecodeChunkColumns(const ChunkView& c, std::int64_t from_us, std::int64_t last_us,
+                          SampleColumnsOut& out) {
+  const bool exact = c.type == kInt64 || c.type == kUint64;
+  const std::size_t base = out.t->size();
+  out.t->resize(base + c.count);
+  out.num->resize(base + c.count);
+  if (exact) out.bits->resize(base + c.count);
+  std::int64_t* t_out = out.t->data() + base;
+  double* num_out = out.num->data() + base;
+  std::uint64_t* bits_out = exact ? out.bits->data() + base : nullptr;
+  std::size_t n = 0;
+  const auto plain = [&](std::int64_t t, auto v) {
+    t_out[n] = t;
+    num_out[n] = static_cast<double>(v);
+    ++n;
+  };
+  const auto with_bits = [&](std::int64_t t, auto v) {
+    t_out[n] = t;
+    num_out[n] = static_cast<double>(v);
+    bits_out[n] = static_cast<std::uint64_t>(v);
+    ++n;
+  };
+  Status status = OkStatus();
+  switch (c.type) {
+    case kBool:
+      status = DecodeSamples<kBool>(c, BoolDecoder{}, from_us, last_us, plain);
+      break;
+    case kInt64:
+      status = DecodeSamples<kInt64>(c, IntDecoder<std::int64_t>{}, from_us, last_us, with_bits);
+      break;
+    case kUint64:
+      status = DecodeSamples<kUint64>(c, IntDecoder<std::uint64_t>{}, from_us, last_us, with_bits);
+      break;
+    default:
+      status = DecodeSamples<kDouble>(c, DoubleDecoder{}, from_us, last_us, plain);
+      break;
+  }
+  out.t->resize(base + n);
+  out.num->resize(base + n);
+  if (exact) out.bits->resize(base + n);
+  return status;
 }
 
 // Appends the samples with from_us <= t <= last_us of every chunk, in canonical order.
@@ -493,6 +566,32 @@ Status DecodeBlockRange(std::string_view block, std::int64_t from_us, std::int64
                         std::vector<Sample>* out) {
   if (to_us <= from_us) return OkStatus();
   return DecodeInRange(block, from_us, to_us - 1, out);
+}
+
+Result<std::optional<std::uint8_t>> DecodeBlockColumns(std::string_view block,
+                                                       std::int64_t from_us, std::int64_t to_us,
+                                                       SampleColumnsOut out) {
+  if (to_us <= from_us) return std::optional<std::uint8_t>();
+  const std::int64_t last_us = to_us - 1;
+  // Headers first: the chunks in range must be numeric, of one type, and follow each other in
+  // time, so that appending them in block order is the canonical order.
+  std::optional<std::uint8_t> type;
+  std::int64_t prev_last = 0;
+  for (std::size_t offset = 0; offset < block.size();) {
+    CANVOY_ASSIGN_OR_RETURN(const ChunkView c, ParseChunk(block, &offset));
+    if (c.last_us < from_us || c.first_us > last_us) continue;
+    if (c.type == kString || (type && (*type != c.type || c.first_us <= prev_last)))
+      return std::optional<std::uint8_t>();
+    type = c.type;
+    prev_last = c.last_us;
+  }
+  if (!type) return type;
+  for (std::size_t offset = 0; offset < block.size();) {
+    CANVOY_ASSIGN_OR_RETURN(const ChunkView c, ParseChunk(block, &offset));
+    if (c.last_us < from_us || c.first_us > last_us) continue;
+    CANVOY_RETURN_IF_ERROR(DecodeChunkColumns(c, from_us, last_us, out));
+  }
+  return type;
 }
 
 Result<std::size_t> CountChunks(std::string_view block) {

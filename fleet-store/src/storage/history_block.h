@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -60,6 +61,24 @@ std::string EncodeChunk(std::span<const Sample> samples);
 // after that point is not detected).
 [[nodiscard]] Status DecodeBlockRange(std::string_view block, std::int64_t from_us,
                                       std::int64_t to_us, std::vector<Sample>* out);
+
+// Where DecodeBlockColumns appends: timestamps, values as doubles (bools 0/1, integers
+// converted, NaN kept), and for int64/uint64 the exact bits.
+struct SampleColumnsOut {
+  std::vector<std::int64_t>* t;
+  std::vector<double>* num;
+  std::vector<std::uint64_t>* bits;
+};
+
+// DecodeBlockRange as columns, for readers that want numbers in bulk: possible when the chunks
+// in range are numeric, of one type, and follow each other in time (a compacted block has one
+// chunk per type). Returns that type (SignalValue's index), or nullopt with nothing appended when
+// the block must be read with DecodeBlockRange instead (strings, mixed types, overlapping
+// chunks) or nothing is in range. Errors as DecodeBlockRange's.
+[[nodiscard]] Result<std::optional<std::uint8_t>> DecodeBlockColumns(std::string_view block,
+                                                                     std::int64_t from_us,
+                                                                     std::int64_t to_us,
+                                                                     SampleColumnsOut out);
 
 // The number of chunks of `block`, reading only their headers.
 [[nodiscard]] Result<std::size_t> CountChunks(std::string_view block);

@@ -181,7 +181,8 @@ std::string EncodeRollupSlots(std::span<const RollupSlot> slots) {
   return out;
 }
 
-Status DecodeRollupSlots(std::string_view bytes, std::vector<RollupSlot>* out) {
+Status DecodeRollupSlots(std::string_view bytes, std::vector<RollupSlot>* out,
+                         std::uint64_t end_index) {
   Reader reader(bytes);
   const auto at = [&] { return bytes.size() - reader.rest().size(); };
   const auto version = reader.Byte();
@@ -212,6 +213,7 @@ Status DecodeRollupSlots(std::string_view bytes, std::vector<RollupSlot>* out) {
         next_index + *gap > std::numeric_limits<std::uint32_t>::max())
       return Corrupt("slot index above 2^32-1", slot_at);
     const auto index = static_cast<std::uint32_t>(next_index + *gap);
+    if (index >= end_index) return OkStatus();
     next_index = std::uint64_t{index} + 1;
     const auto n = reader.Varint();
     if (!n) return Corrupt("truncated slot", slot_at);

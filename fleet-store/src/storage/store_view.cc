@@ -113,24 +113,40 @@ class RocksStoreView final : public StoreView {
   Status ScanSampleSpans(const Vin& vin, std::string_view signal, std::int64_t from_us,
                          std::int64_t to_us,
                          const std::function<bool(std::span<const Sample>)>& fn) const override {
-    from_us = std::max(from_us, Cutoff(retention_.history));
-    if (from_us >= to_us) return OkStatus();
-    const std::string upper_key = SeriesKey(vin, signal, to_us);
-    const rocksdb::Slice upper(upper_key);
-    auto options = Options();
-    options.iterate_upper_bound = &upper;
-    auto it = db_.NewIterator(Cf::kHistory, options);
     std::vector<Sample> samples;
-    for (it->Seek(SeriesKey(vin, signal, FloorTo(from_us, kHistoryBucketUs))); it->Valid();
-         it->Next()) {
+    return ForEachBlock(vin, signal, from_us, to_us, [&](std::string_view block) -> Result<bool> {
       samples.clear();
-      if (auto s = DecodeBlockRange(View(it->value()), from_us, to_us, &samples); !s) {
-        return s.error().WithContext("history '" + vin.str() + "' '" + std::string(signal) + "'");
+      CANVOY_RETURN_IF_ERROR(DecodeBlockRange(block, from_us, to_us, &samples));
+      return samples.empty() || fn(samples);
+    });
+  }
+
+  // A block at a time, as columns where the block allows (DecodeBlockColumns).
+  Status ScanSampleRuns(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                        std::int64_t to_us,
+                        const std::function<bool(const SampleRun&)>& fn) const override {
+    std::vector<std::int64_t> t;
+    std::vector<double> num;
+    std::vector<std::uint64_t> bits;
+    std::vector<Sample> samples;
+    return ForEachBlock(vin, signal, from_us, to_us, [&](std::string_view block) -> Result<bool> {
+      t.clear();
+      num.clear();
+      bits.clear();
+      CANVOY_ASSIGN_OR_RETURN(auto type, DecodeBlockColumns(block, from_us, to_us, {&t, &num, &bits}));
+      SampleRun run;
+      if (type) {
+        run.type = *type;
+        run.t = t;
+        run.num = num;
+        run.bits = bits;
+      } else {
+        samples.clear();
+        CANVOY_RETURN_IF_ERROR(DecodeBlockRange(block, from_us, to_us, &samples));
+        run.samples = samples;
       }
-      if (!samples.empty() && !fn(samples)) return OkStatus();
-    }
-    if (!it->status().ok()) return StorageError(it->status(), "scan history");
-    return OkStatus();
+      return run.size() == 0 || fn(run);
+    });
   }
 
   Status ScanRollups(
@@ -153,7 +169,13 @@ class RocksStoreView final : public StoreView {
       auto start = SeriesKeyStart(View(it->key()));
       if (!start) return Error(Errc::kStorage, "rollups: corrupt key '" + ToHex(View(it->key())) + "'");
       slots.clear();
-      if (auto s = DecodeRollupSlots(View(it->value()), &slots); !s) {
+      // Slots at or after to_us are not decoded.
+      // Keys start before to_us (the upper bound), so the distance is positive; unsigned, it
+      // cannot overflow.
+      const std::uint64_t ahead = static_cast<std::uint64_t>(to_us) - static_cast<std::uint64_t>(*start);
+      const auto per_slot = static_cast<std::uint64_t>(slot_us);
+      const std::uint64_t end_index = ahead / per_slot + (ahead % per_slot != 0);
+      if (auto s = DecodeRollupSlots(View(it->value()), &slots, end_index); !s) {
         return s.error().WithContext("rollups '" + vin.str() + "' '" + std::string(signal) + "'");
       }
       for (const auto& [slot, rollup] : slots) {
@@ -167,6 +189,30 @@ class RocksStoreView final : public StoreView {
   }
 
  private:
+  // Raises from_us to the retention cutoff (the caller's fn reads the raised value), then calls
+  // fn with each history block of the signal that may hold samples in [from_us, to_us), in time
+  // order, until it returns false or an error.
+  Status ForEachBlock(const Vin& vin, std::string_view signal, std::int64_t& from_us,
+                      std::int64_t to_us,
+                      const std::function<Result<bool>(std::string_view)>& fn) const {
+    from_us = std::max(from_us, Cutoff(retention_.history));
+    if (from_us >= to_us) return OkStatus();
+    const std::string upper_key = SeriesKey(vin, signal, to_us);
+    const rocksdb::Slice upper(upper_key);
+    auto options = Options();
+    options.iterate_upper_bound = &upper;
+    auto it = db_.NewIterator(Cf::kHistory, options);
+    for (it->Seek(SeriesKey(vin, signal, FloorTo(from_us, kHistoryBucketUs))); it->Valid();
+         it->Next()) {
+      auto more = fn(View(it->value()));
+      if (!more)
+        return more.error().WithContext("history '" + vin.str() + "' '" + std::string(signal) + "'");
+      if (!more.value()) return OkStatus();
+    }
+    if (!it->status().ok()) return StorageError(it->status(), "scan history");
+    return OkStatus();
+  }
+
   const rocksdb::Snapshot* snap() const { return snapshot_->snapshot(); }
   rocksdb::ReadOptions Options() const {
     rocksdb::ReadOptions options;

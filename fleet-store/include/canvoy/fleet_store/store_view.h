@@ -14,10 +14,26 @@
 
 namespace canvoy::fleet_store {
 
+// A run of one signal's samples, in ScanSamples' order: either `samples`, or (when `samples` is
+// empty) columns of samples that all have the numeric type `type` (SignalValue's index: 0 bool,
+// 1 int64, 2 uint64, 3 double): timestamps, values as doubles (bools 0/1, integers converted,
+// NaN kept) and, for int64/uint64, the values' exact bits.
+struct SampleRun {
+  std::span<const Sample> samples;
+  std::uint8_t type = 3;
+  std::span<const std::int64_t> t;
+  std::span<const double> num;
+  std::span<const std::uint64_t> bits;
+
+  bool columns() const { return samples.empty(); }
+  std::size_t size() const { return samples.empty() ? t.size() : samples.size(); }
+};
+
 // Obtained from Store::View(). Every method reads the same snapshot, so one query sees one state
 // of the store even while the writer applies rounds. Callbacks return false to stop early (a
-// query past its deadline, a page that is full); stopping is not an error. A view is used by one
-// thread at a time and must not outlive its Store.
+// query past its deadline, a page that is full); stopping is not an error. Its const methods may
+// be called from several threads at once (one query reads its vehicles in parallel); a view must
+// not outlive its Store.
 class StoreView {
  public:
   virtual ~StoreView() = default;
@@ -54,6 +70,19 @@ class StoreView {
     });
     if (status && more && !run.empty()) fn(run);
     return status;
+  }
+
+  // ScanSampleSpans for readers that want numbers in bulk: `fn` sees the same samples in the
+  // same order, each run either as Sample objects or, where the store can decode them so, as
+  // columns (SampleRun). The default passes ScanSampleSpans' spans.
+  virtual Status ScanSampleRuns(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                                std::int64_t to_us,
+                                const std::function<bool(const SampleRun&)>& fn) const {
+    return ScanSampleSpans(vin, signal, from_us, to_us, [&](std::span<const Sample> samples) {
+      SampleRun run;
+      run.samples = samples;
+      return fn(run);
+    });
   }
 
   // Rollups of the minutes (or hours) whose start lies in [from_us, to_us), in time order; a
