@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -90,6 +91,7 @@ Result<ServeConfig> ParseServe(int argc, const char* const* argv, bool& help) {
   long round_ms = c.sink.poll_round_time.count();
   long catalog_wait_ms = c.sink.catalog_wait.count();
   long query_timeout_ms = c.query.timeout.count();
+  unsigned query_threads = std::max(1u, std::thread::hardware_concurrency());
   std::string partitions, retain_history = "0", retain_1m = "0", retain_1h = "0", retain_dedup = "0";
   po::options_description desc("serve options");
   // clang-format off
@@ -125,6 +127,8 @@ Result<ServeConfig> ParseServe(int argc, const char* const* argv, bool& help) {
        "threads answering HTTP requests (each runs one query at a time)")
       ("query-timeout-ms", po::value(&query_timeout_ms)->default_value(query_timeout_ms),
        "a query still running after this long fails with 503")
+      ("query-threads", po::value(&query_threads)->default_value(query_threads),
+       "threads one grouped or bucketed query reads its vehicles on")
       ("query-max-values", po::value(&c.query.max_scanned_values)->default_value(c.query.max_scanned_values),
        "samples plus rollups one query may read; more is a 400")
       ("http-port-file", po::value(&c.port_file), "write the bound HTTP port to FILE once serving")
@@ -157,6 +161,9 @@ Result<ServeConfig> ParseServe(int argc, const char* const* argv, bool& help) {
   if (c.http_threads == 0)
     return Error(Errc::kInvalidArgument, "option '--http-threads' must be at least 1");
   c.query.timeout = std::chrono::milliseconds(query_timeout_ms);
+  if (query_threads == 0)
+    return Error(Errc::kInvalidArgument, "option '--query-threads' must be at least 1");
+  c.query.threads = query_threads;
   CANVOY_RETURN_IF_ERROR(c.query.Validate());
   return c;
 }

@@ -3,7 +3,8 @@
 // generator's samples.csv and attributes.csv, in-process (as duckdb_queries.py runs DuckDB),
 // and writes each query's latency and rows as JSON for compare.py.
 //
-//   canvoy_tsbs_store_queries --db DIR --data DIR --examples DIR [--repeat 5] --results FILE
+//   canvoy_tsbs_store_queries --db DIR --data DIR --examples DIR [--repeat 5] [--threads 1]
+//       --results FILE
 #include <algorithm>
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
@@ -44,6 +45,7 @@ std::string Text(const json::value& v) {
 int main(int argc, char** argv) {
   std::string db, data, examples, results;
   int repeat = 5;
+  unsigned threads = 1;
   po::options_description desc("canvoy_tsbs_store_queries");
   // clang-format off
   desc.add_options()
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
       ("data", po::value(&data)->required(), "the generator's output (params.json)")
       ("examples", po::value(&examples)->required(), "fleet-store/examples/tsbs")
       ("repeat", po::value(&repeat)->default_value(repeat), "warm runs per query")
+      ("threads", po::value(&threads)->default_value(threads), "threads one query may use")
       ("results", po::value(&results)->required(), "JSON output");
   // clang-format on
   po::variables_map vm;
@@ -77,6 +80,11 @@ int main(int argc, char** argv) {
   canvoy::fleet_store::QueryLimits limits;
   limits.timeout = std::chrono::minutes(5);
   limits.max_page_rows = limits.default_page_rows = 100'000;
+  limits.threads = threads;
+  if (auto valid = limits.Validate(); !valid) {
+    std::cerr << "tsbs_store_queries: " << valid.error().ToString() << "\n";
+    return 2;
+  }
 
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(examples))
@@ -85,6 +93,7 @@ int main(int argc, char** argv) {
 
   json::object out;
   out["engine"] = "canvoy-fleet-store";
+  out["threads"] = threads;
   json::object queries;
   for (const auto& file : files) {
     const std::string name = file.stem().string().substr(3);  // "01-last-loc" -> "last-loc"

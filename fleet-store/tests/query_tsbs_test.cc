@@ -114,6 +114,13 @@ class QueryTsbsTest : public ::testing::Test {
     delete trucks_;
   }
 
+  // The body without stats.elapsed_us.
+  static json::value Timeless(const std::string& body) {
+    json::value v = json::parse(body);
+    v.as_object().at("stats").as_object().erase("elapsed_us");
+    return v;
+  }
+
   static json::object Run(const std::string& file, const std::string& fleet, std::int64_t from,
                           std::int64_t to) {
     std::ifstream in(std::string(CANVOY_FLEET_STORE_EXAMPLES) + "/tsbs/" + file);
@@ -128,6 +135,13 @@ class QueryTsbsTest : public ::testing::Test {
     auto answer = RunQuery(*view_, document.value(), QueryLimits{});
     EXPECT_TRUE(answer) << file << ": " << answer.error().ToString();
     if (!answer) return {};
+    QueryLimits parallel;  // two threads give the same answer
+    parallel.threads = 2;
+    auto again = RunQuery(*view_, document.value(), parallel);
+    EXPECT_TRUE(again) << file << ": " << again.error().ToString();
+    if (again) {
+      EXPECT_EQ(Timeless(again.value().body), Timeless(answer.value().body)) << file;
+    }
     return json::parse(answer.value().body).as_object();
   }
 

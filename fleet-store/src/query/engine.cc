@@ -3,8 +3,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "query/source.h"
-#include "query/steps.h"
+#include "query/parallel.h"
 
 namespace canvoy::fleet_store::query {
 namespace {
@@ -12,7 +11,7 @@ namespace {
 namespace json = boost::json;
 
 // Vehicles are listed in batches, so that the view's vehicle scan is never open while samples
-// are read.
+// are read; a batch is also what the threads of a parallel query share.
 constexpr std::size_t kVehicleBatch = 256;
 
 class Runner {
@@ -21,21 +20,16 @@ class Runner {
       : view_(view), plan_(plan), control_(control) {
     if (plan.group) {
       group_ = std::make_unique<GroupSink>(plan);
-      first_ = group_.get();
+      last_ = group_.get();
     } else {
       rows_ = std::make_unique<RowSink>(plan, control);
-      first_ = rows_.get();
+      last_ = rows_.get();
     }
-    steps_.resize(plan.steps.size());
-    for (std::size_t i = plan.steps.size(); i-- > 0;) {
-      steps_[i] = MakeStep(plan.steps[i], plan.source, *first_);
-      first_ = steps_[i].get();
-    }
-    BucketStep* rollups = plan.use_rollups ? static_cast<BucketStep*>(steps_[0].get()) : nullptr;
-    reader_ = std::make_unique<SourceReader>(view, plan.source, control, *first_, rollups);
+    pipeline_ = std::make_unique<Pipeline>(view, plan, control, *last_);
   }
 
   Status Run() {
+    if (ReadsInParallel(plan_, control_.limits().threads)) return RunParallel();
     const Cursor* cursor = plan_.after && !plan_.after->vin.empty() ? &*plan_.after : nullptr;
     if (plan_.vehicles.vins) {
       for (const auto& vin : *plan_.vehicles.vins) {
@@ -54,19 +48,12 @@ class Runner {
     }
     std::vector<VehicleInfo> batch;
     while (!control_.stopped()) {
-      batch.clear();
-      CANVOY_RETURN_IF_ERROR(view_.ForEachVehicle(
-          [&](const VehicleInfo& v) {
-            batch.push_back(v);
-            return batch.size() < kVehicleBatch;
-          },
-          after));
+      CANVOY_ASSIGN_OR_RETURN(const bool full, ListBatch(after, batch));
       for (const auto& v : batch) {
         CANVOY_RETURN_IF_ERROR(Process(v));
         if (control_.stopped()) break;
       }
-      if (batch.size() < kVehicleBatch) break;
-      after = batch.back().summary.vin;
+      if (!full) break;
     }
     return OkStatus();
   }
@@ -82,17 +69,73 @@ class Runner {
 
   Status Process(const VehicleInfo& vehicle) {
     if (!plan_.vehicles.Matches(vehicle.attributes)) return OkStatus();
-    if (!control_.CheckTime()) return OkStatus();
-    ++control_.stats().vehicles;
-    std::int64_t from = plan_.source.from_us;
-    // Rows of filter and compute steps depend on their own sample only: a page that ends inside
-    // a vehicle resumes reading at the cursor's timestamp.
-    if (plan_.row_local && plan_.after && plan_.after->vin == vehicle.summary.vin.str())
-      from = std::max(from, plan_.after->t);
-    CANVOY_RETURN_IF_ERROR(first_->Begin(vehicle));
-    CANVOY_RETURN_IF_ERROR(reader_->Read(vehicle, from));
-    if (control_.stopped()) return OkStatus();
-    return first_->Finish();
+    return pipeline_->Run(vehicle);
+  }
+
+  // The serial run's vehicles, in its order and batches, read by a ParallelReader. Errors of
+  // listing come where the serial run meets them.
+  Status RunParallel() {
+    std::vector<VehicleInfo> batch;  // declared first: `parallel`'s threads read it
+    ParallelReader parallel(view_, plan_, control_, *pipeline_, *last_);
+    const Cursor* cursor = plan_.after && !plan_.after->vin.empty() ? &*plan_.after : nullptr;
+    if (plan_.vehicles.vins) {
+      const auto& vins = *plan_.vehicles.vins;
+      std::size_t i = 0;
+      while (i < vins.size() && !control_.stopped()) {
+        batch.clear();
+        Status listed = OkStatus();
+        for (std::size_t n = 0; i < vins.size() && n < kVehicleBatch && listed; ++i) {
+          if (cursor && vins[i].str() < cursor->vin) continue;
+          ++n;
+          auto info = view_.GetVehicle(vins[i]);
+          if (!info) {
+            listed = info.error();
+          } else if (info.value() && plan_.vehicles.Matches(info.value()->attributes)) {
+            batch.push_back(std::move(*info.value()));
+          }
+        }
+        CANVOY_RETURN_IF_ERROR(parallel.Read(batch, i < vins.size()));
+        if (control_.stopped()) break;
+        CANVOY_RETURN_IF_ERROR(listed);
+      }
+      return OkStatus();
+    }
+    std::optional<Vin> after;
+    if (cursor) {
+      auto vin = Vin::Parse(cursor->vin);
+      if (!vin) return vin.error().WithContext("after");
+      CANVOY_ASSIGN_OR_RETURN(auto info, view_.GetVehicle(vin.value()));
+      if (info && plan_.vehicles.Matches(info->attributes)) {
+        batch.push_back(std::move(*info));
+        CANVOY_RETURN_IF_ERROR(parallel.Read(batch, true));
+      }
+      after = std::move(vin).value();
+    }
+    while (!control_.stopped()) {
+      CANVOY_ASSIGN_OR_RETURN(const bool full, ListBatch(after, batch));
+      CANVOY_RETURN_IF_ERROR(parallel.Read(batch, full));
+      if (!full) break;
+    }
+    return OkStatus();
+  }
+
+  // Lists the next kVehicleBatch vehicles after `after` and keeps those the selector matches
+  // (only they are copied). True when the batch was full, and then `after` is its last vehicle.
+  Result<bool> ListBatch(std::optional<Vin>& after, std::vector<VehicleInfo>& batch) {
+    batch.clear();
+    std::size_t seen = 0;
+    std::optional<Vin> last;
+    CANVOY_RETURN_IF_ERROR(view_.ForEachVehicle(
+        [&](const VehicleInfo& v) {
+          if (plan_.vehicles.Matches(v.attributes)) batch.push_back(v);
+          if (++seen < kVehicleBatch) return true;
+          last = v.summary.vin;
+          return false;
+        },
+        after));
+    if (!last) return false;
+    after = std::move(last);
+    return true;
   }
 
   const StoreView& view_;
@@ -100,9 +143,8 @@ class Runner {
   QueryControl& control_;
   std::unique_ptr<RowSink> rows_;
   std::unique_ptr<GroupSink> group_;
-  std::vector<std::unique_ptr<FrameSink>> steps_;
-  FrameSink* first_ = nullptr;
-  std::unique_ptr<SourceReader> reader_;
+  FrameSink* last_ = nullptr;
+  std::unique_ptr<Pipeline> pipeline_;
 };
 
 }  // namespace
@@ -140,6 +182,7 @@ Status QueryLimits::Validate() const {
   if (default_page_rows == 0 || max_page_rows < default_page_rows)
     return Error(Errc::kInvalidArgument, "page rows: need 0 < default_page_rows <= max_page_rows");
   if (max_steps == 0) return Error(Errc::kInvalidArgument, "max_steps must be positive");
+  if (threads == 0) return Error(Errc::kInvalidArgument, "threads must be positive");
   return OkStatus();
 }
 

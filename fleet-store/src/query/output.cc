@@ -29,29 +29,93 @@ int CompareKeys(const std::vector<std::optional<std::string>>& a, std::int64_t a
 }  // namespace
 
 QueryControl::QueryControl(const QueryLimits& limits, std::chrono::steady_clock::time_point start)
-    : deadline_(start + limits.timeout),
-      timeout_(limits.timeout),
-      max_scanned_(limits.max_scanned_values) {}
+    : limits_(limits), start_(start), deadline_(start + limits.timeout) {}
+
+QueryControl::QueryControl(QueryControl& parent)
+    : limits_(parent.limits_),
+      start_(parent.start_),
+      deadline_(parent.deadline_),
+      parent_(&parent) {}
+
+Error QueryControl::TimeError() const {
+  return Error(Errc::kUnavailable, "query exceeded its time limit of " +
+                                       std::to_string(limits_.timeout.count()) + " ms");
+}
+
+std::optional<Error> QueryControl::LimitError(std::uint64_t scanned) const {
+  if (scanned > limits_.max_scanned_values) {
+    return Error(Errc::kInvalidArgument,
+                 "query scans more than " + std::to_string(limits_.max_scanned_values) +
+                     " values; narrow the time range or the vehicles");
+  }
+  if (std::chrono::steady_clock::now() < deadline_) return std::nullopt;
+  return TimeError();
+}
+
+void QueryControl::Fail(Error error) {
+  if (parent_ != nullptr) {
+    std::lock_guard lock(parent_->mu_);
+    if (!parent_->error_) parent_->error_ = error;
+    parent_->stop_.store(true, std::memory_order_relaxed);
+  }
+  error_ = std::move(error);
+}
 
 bool QueryControl::CheckTime() {
-  if (error_) return false;
+  if (error_ || (parent_ != nullptr && parent_->stop_.load(std::memory_order_relaxed)))
+    return false;
   if (std::chrono::steady_clock::now() < deadline_) return true;
-  error_ = Error(Errc::kUnavailable,
-                 "query exceeded its time limit of " + std::to_string(timeout_.count()) + " ms");
+  Fail(TimeError());
   return false;
+}
+
+std::uint64_t QueryControl::SettleLocked() {
+  QueryStats& total = parent_->stats_;
+  total.vehicles += stats_.vehicles - settled_.vehicles;
+  total.samples += stats_.samples - settled_.samples;
+  total.rollups += stats_.rollups - settled_.rollups;
+  settled_ = stats_;
+  return total.samples + total.rollups;
 }
 
 bool QueryControl::Refill() {
   budget_ = 0;
   if (stopped()) return false;
-  const std::uint64_t scanned = stats_.samples + stats_.rollups;
-  if (scanned > max_scanned_) {
-    error_ = Error(Errc::kInvalidArgument, "query scans more than " + std::to_string(max_scanned_) +
-                                               " values; narrow the time range or the vehicles");
+  std::uint64_t scanned = stats_.samples + stats_.rollups;
+  if (parent_ != nullptr) {
+    std::unique_lock lock(parent_->mu_);
+    scanned = SettleLocked();
+    if (parent_->error_) return false;
+    if (auto error = LimitError(scanned)) {
+      lock.unlock();
+      Fail(std::move(*error));
+      return false;
+    }
+  } else if (auto error = LimitError(scanned)) {
+    Fail(std::move(*error));
     return false;
   }
-  if (!CheckTime()) return false;
-  budget_ = std::min<std::uint64_t>(kValuesPerClockCheck, max_scanned_ - scanned + 1);
+  budget_ = std::min<std::uint64_t>(kValuesPerClockCheck,
+                                    limits_.max_scanned_values - scanned + 1);
+  return true;
+}
+
+void QueryControl::Settle() {
+  if (parent_ == nullptr) return;
+  std::unique_lock lock(parent_->mu_);
+  const std::uint64_t scanned = SettleLocked();
+  if (parent_->error_ || scanned <= limits_.max_scanned_values) return;
+  lock.unlock();
+  Fail(*LimitError(scanned));
+}
+
+bool QueryControl::TryAdd(const QueryStats& read) {
+  const std::uint64_t scanned = stats_.samples + stats_.rollups + read.samples + read.rollups;
+  if (scanned > limits_.max_scanned_values) return false;
+  stats_.vehicles += read.vehicles;
+  stats_.samples += read.samples;
+  stats_.rollups += read.rollups;
+  budget_ = 0;  // the next count checks the limits against the new total
   return true;
 }
 

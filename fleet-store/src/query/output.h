@@ -2,9 +2,11 @@
 // vehicles; and the query's shared limits.
 #pragma once
 
+#include <atomic>
 #include <boost/json/array.hpp>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -18,9 +20,18 @@
 namespace canvoy::fleet_store::query {
 
 // Time limit, scan limit, counters and the reason to stop reading, shared by one query's parts.
+// A query's own control is used by one thread at a time. A query read on several threads also
+// has a parent control whose children (QueryControl(parent)), one per worker thread, count
+// locally and settle with the parent under its lock when their budget of values is spent; while
+// children run, only they and Settle() touch the parent.
 class QueryControl {
  public:
   QueryControl(const QueryLimits& limits, std::chrono::steady_clock::time_point start);
+  // A child of `parent`, which must outlive it. Its errors go to the parent too (the first one
+  // wins there), and it stops when the parent has an error.
+  explicit QueryControl(QueryControl& parent);
+  QueryControl(const QueryControl&) = delete;
+  QueryControl& operator=(const QueryControl&) = delete;
 
   // Counts values read; false when reading must stop (page full, a limit hit: see error()).
   // Called for every sample: the limits are checked when a budget of values is spent.
@@ -34,13 +45,27 @@ class QueryControl {
   }
   // False (and error() set) when the time limit has passed.
   bool CheckTime();
-  bool stopped() const { return page_full_ || error_.has_value(); }
+  bool stopped() const {
+    return page_full_ || error_.has_value() ||
+           (parent_ != nullptr && parent_->stop_.load(std::memory_order_relaxed));
+  }
   void SetPageFull() {
     page_full_ = true;
     budget_ = 0;
   }
+  // This control's own error; a child's parent may hold one found by another child.
   const std::optional<Error>& error() const { return error_; }
+  // A child's counts are its own; the parent's are what its children settled.
   QueryStats& stats() { return stats_; }
+  const QueryLimits& limits() const { return limits_; }
+  std::chrono::steady_clock::time_point start() const { return start_; }
+
+  // A child: adds to the parent what it counted since it last settled, and checks the scan
+  // limit on the parent's total.
+  void Settle();
+  // Adds values read for this query elsewhere (by a worker, for one vehicle); false, and
+  // nothing added, when the total would pass the scan limit.
+  bool TryAdd(const QueryStats& read);
 
  private:
   bool Spend(std::uint64_t n) {
@@ -50,17 +75,28 @@ class QueryControl {
     }
     return Refill();
   }
-  // Checks the limits and the clock; the next budget ends at the scan limit or after
-  // kValuesPerClockCheck values.
+  // Checks the limits and the clock (a child: on the parent's totals); the next budget ends at
+  // the scan limit or after kValuesPerClockCheck values.
   bool Refill();
+  Error TimeError() const;
+  // The scan limit's or the time limit's error, if `scanned` values or the clock pass them.
+  std::optional<Error> LimitError(std::uint64_t scanned) const;
+  void Fail(Error error);
+  // A child: settles with the parent and returns the parent's values read. REQUIRES:
+  // parent_->mu_ held.
+  std::uint64_t SettleLocked();
 
+  QueryLimits limits_;
+  std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point deadline_;
-  std::chrono::milliseconds timeout_;
-  std::uint64_t max_scanned_;
   std::uint64_t budget_ = 0;
   bool page_full_ = false;
-  std::optional<Error> error_;
-  QueryStats stats_;
+  std::optional<Error> error_;  // a parent's: guarded by mu_ while children run
+  QueryStats stats_;            // a parent's: guarded by mu_ while children run
+  QueryControl* parent_ = nullptr;
+  QueryStats settled_;  // a child's: the part of stats_ added to the parent
+  std::mutex mu_;       // a parent's
+  std::atomic<bool> stop_{false};  // a parent's: error_ is set
 };
 
 struct Table {

@@ -129,7 +129,7 @@ class BitReader {
   }
   // 1 <= n <= 64.
   CANVOY_BITS_INLINE std::uint64_t ReadWide(unsigned n) {
-    if (n <= 32) return Read(n);
+    if (n <= 57) return Read(n);
     const std::uint64_t high = Read(n - 32);
     return (high << 32) | Read(32);
   }

@@ -136,21 +136,28 @@ struct DoubleDecoder {
   std::uint64_t prev = 0;
   unsigned lead = 0, trail = 0;
   [[gnu::always_inline]] const char* Next(BitReader& r, double& v) {
-    const std::uint64_t w = r.Window();
-    if ((w >> 63) != 0) {
-      if (((w >> 62) & 1) != 0) {
-        const auto new_lead = static_cast<unsigned>((w >> 57) & 31);
-        const auto width = static_cast<unsigned>((w >> 51) & 63) + 1;
-        if (new_lead + width > 64) return "double window wider than 64 bits";
-        lead = new_lead;
-        trail = 64 - new_lead - width;
-        r.Skip(13);
-      } else {
-        r.Skip(2);
-      }
-      prev ^= r.ReadWide(64 - lead - trail) << trail;
-    } else {
+    const std::uint64_t w = r.Window();  // 57 bits or more
+    if ((w >> 63) == 0) {
       r.Skip(1);
+      v = std::bit_cast<double>(prev);
+      return nullptr;
+    }
+    unsigned header = 2;
+    if (((w >> 62) & 1) != 0) {
+      const auto new_lead = static_cast<unsigned>((w >> 57) & 31);
+      const auto width = static_cast<unsigned>((w >> 51) & 63) + 1;
+      if (new_lead + width > 64) return "double window wider than 64 bits";
+      lead = new_lead;
+      trail = 64 - new_lead - width;
+      header = 13;
+    }
+    const unsigned width = 64 - lead - trail;
+    if (header + width <= 57) {  // the usual case: the bits are in the window already
+      prev ^= ((w << header) >> (64 - width)) << trail;
+      r.Skip(header + width);
+    } else {
+      r.Skip(header);
+      prev ^= r.ReadWide(width) << trail;
     }
     v = std::bit_cast<double>(prev);
     return nullptr;

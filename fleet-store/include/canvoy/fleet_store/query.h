@@ -22,6 +22,10 @@ struct QueryLimits {
   std::size_t default_page_rows = 10'000;  // rows per page without "limit"
   std::size_t max_page_rows = 100'000;     // the largest "limit" accepted
   std::size_t max_steps = 64;
+  // Threads one query may read its vehicles on (the caller's included). Used only by queries
+  // whose output reduces rows (a group, or a bucket, runs or rises step); the answer is the
+  // same for every value.
+  unsigned threads = 1;
 
   Status Validate() const;
 };
@@ -39,7 +43,8 @@ struct QueryAnswer {
   QueryStats stats;
 };
 
-// Runs one query document against `view`, from the calling thread. Errors:
+// Runs one query document against `view`, from the calling thread and, when limits.threads > 1,
+// up to that many threads in all, which call `view`'s const methods concurrently. Errors:
 // kInvalidArgument / kParse for a bad document (naming the part and the position) or one that
 // scans more than the limit, kUnavailable when the time limit passed, and the view's own errors.
 Result<QueryAnswer> RunQuery(const StoreView& view, std::string_view document,
