@@ -131,6 +131,8 @@ Result<ServeConfig> ParseServe(int argc, const char* const* argv, bool& help) {
        "threads one grouped or bucketed query reads its vehicles on")
       ("query-max-values", po::value(&c.query.max_scanned_values)->default_value(c.query.max_scanned_values),
        "samples plus rollups one query may read; more is a 400")
+      ("query-max-groups", po::value(&c.query.max_groups)->default_value(c.query.max_groups),
+       "groups (times their time buckets) one grouped query may hold; more is a 400")
       ("http-port-file", po::value(&c.port_file), "write the bound HTTP port to FILE once serving")
       ("log-level", po::value(&c.log_level)->default_value("info"),
        "trace, debug, info, warn or error");

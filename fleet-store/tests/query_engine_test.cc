@@ -392,6 +392,37 @@ TEST(QueryEngineTest, ScanningMoreThanTheLimitIsRefused) {
             "query scans more than 50 values; narrow the time range or the vehicles");
 }
 
+TEST(QueryEngineTest, HoldingMoreGroupsThanTheLimitIsRefused) {
+  FakeStoreView view;
+  for (int v = 0; v < 3; ++v) {
+    view.AddVehicle(TestVin(v), {{"fleet", "F" + std::to_string(v)}});
+    for (int day = 0; day < 4; ++day) view.AddSample(TestVin(v), "x", kT0 + day * kDay, 1.0);
+  }
+  const std::string by_day = R"j({"source": {"samples": ["x"]}, "steps": [{"bucket":
+      {"width": "1d", "aggs": {"s": "sum(x)"}}}], "group": {"by": ["fleet"], "time": true,
+      "aggs": {"total": "sum(s)"}}})j";
+  const std::string by_fleet = R"j({"source": {"samples": ["x"]},
+      "group": {"by": ["fleet"], "aggs": {"n": "count()"}}})j";
+  QueryLimits limits;
+  limits.max_groups = 12;  // 3 fleets x 4 days: exactly enough
+  EXPECT_EQ(RunDoc(view, by_day, limits).at("rows").as_array().size(), 12u);
+  for (const unsigned threads : {1u, 2u}) {
+    limits.threads = threads;
+    limits.max_groups = 11;
+    auto error = ErrorOf(view, by_day, limits);
+    EXPECT_EQ(error.code(), Errc::kInvalidArgument);
+    EXPECT_EQ(error.message(),
+              "group: more than 11 groups (each time bucket counts); group by fewer attributes "
+              "or use wider time buckets");
+    limits.max_groups = 3;  // without time, a group per fleet
+    EXPECT_EQ(RunDoc(view, by_fleet, limits).at("rows").as_array().size(), 3u);
+    limits.max_groups = 2;
+    EXPECT_EQ(ErrorOf(view, by_fleet, limits).code(), Errc::kInvalidArgument);
+  }
+  limits.max_groups = 0;
+  EXPECT_FALSE(limits.Validate());
+}
+
 TEST(QueryEngineTest, AQueryPastItsTimeLimitFailsAsUnavailable) {
   FakeStoreView view;
   view.AddSample(TestVin(1), "x", kT0, 1.0);

@@ -19,7 +19,7 @@ class Runner {
   Runner(const StoreView& view, const Plan& plan, QueryControl& control)
       : view_(view), plan_(plan), control_(control) {
     if (plan.group) {
-      group_ = std::make_unique<GroupSink>(plan);
+      group_ = std::make_unique<GroupSink>(plan, control.limits().max_groups);
       last_ = group_.get();
     } else {
       rows_ = std::make_unique<RowSink>(plan, control);
@@ -183,6 +183,7 @@ Status QueryLimits::Validate() const {
     return Error(Errc::kInvalidArgument, "page rows: need 0 < default_page_rows <= max_page_rows");
   if (max_steps == 0) return Error(Errc::kInvalidArgument, "max_steps must be positive");
   if (threads == 0) return Error(Errc::kInvalidArgument, "threads must be positive");
+  if (max_groups == 0) return Error(Errc::kInvalidArgument, "max_groups must be positive");
   return OkStatus();
 }
 

@@ -191,7 +191,8 @@ Status RowSink::Push(Frame& rows) {
 
 Table RowSink::TakeTable() { return std::move(table_); }
 
-GroupSink::GroupSink(const Plan& plan) : plan_(plan), spec_(*plan.group) {
+GroupSink::GroupSink(const Plan& plan, std::size_t max_groups)
+    : plan_(plan), spec_(*plan.group), max_groups_(max_groups) {
   for (std::size_t e = 0; e < spec_.aggs.size(); ++e) {
     const Expr& expr = spec_.aggs[e].expr;
     exprs_.emplace_back(expr);
@@ -217,8 +218,14 @@ Status GroupSink::Begin(const VehicleInfo& vehicle) {
   return OkStatus();
 }
 
-std::size_t GroupSink::SlotFor(std::int64_t t) {
-  auto [it, added] = slots_.emplace(std::make_pair(group_, spec_.time ? t : 0), slot_group_.size());
+std::optional<std::size_t> GroupSink::SlotFor(std::int64_t t) {
+  const auto key = std::make_pair(group_, spec_.time ? t : 0);
+  if (slot_group_.size() >= max_groups_) {
+    auto it = slots_.find(key);
+    if (it == slots_.end()) return std::nullopt;
+    return it->second;
+  }
+  auto [it, added] = slots_.emplace(key, slot_group_.size());
   if (added) {
     slot_group_.push_back(group_);
     slot_t_.push_back(spec_.time ? t : 0);
@@ -241,7 +248,14 @@ Status GroupSink::Push(Frame& rows) {
     } else {
       j = n;
     }
-    const std::size_t slot = SlotFor(rows.t[i]);
+    const auto found = SlotFor(rows.t[i]);
+    if (!found) {
+      return Error(Errc::kInvalidArgument,
+                   "group: more than " + std::to_string(max_groups_) +
+                       " groups (each time bucket counts); group by fewer attributes or use "
+                       "wider time buckets");
+    }
+    const std::size_t slot = *found;
     for (std::size_t c = 0; c < calls_.size(); ++c) {
       Fold(states_[slot * calls_.size() + c], calls_[c].fn, calls_[c].argument >= 0, arguments_[c],
            rows.t.data(), i, j);

@@ -134,7 +134,8 @@ class RowSink final : public FrameSink {
 // calls see the rows of all its vehicles.
 class GroupSink final : public FrameSink {
  public:
-  explicit GroupSink(const Plan& plan);
+  // Fails a Push that would hold more than max_groups (group, time bucket) pairs.
+  GroupSink(const Plan& plan, std::size_t max_groups);
 
   Status Begin(const VehicleInfo& vehicle) override;
   Status Push(Frame& rows) override;
@@ -155,10 +156,12 @@ class GroupSink final : public FrameSink {
       return std::hash<std::int64_t>()(k.second) * 31 + k.first;
     }
   };
-  std::size_t SlotFor(std::int64_t t);
+  // The slot of (the current group, t), or nullopt when a new one would pass max_groups_.
+  std::optional<std::size_t> SlotFor(std::int64_t t);
 
   const Plan& plan_;
   const GroupPlan& spec_;
+  std::size_t max_groups_;
   std::vector<Expression> exprs_;
   std::vector<Call> calls_;
   std::vector<Operand> arguments_;

@@ -19,6 +19,9 @@ struct QueryLimits {
   std::chrono::milliseconds timeout{10'000};
   // Samples plus rollups one query may read; beyond, Errc::kInvalidArgument (HTTP 400).
   std::uint64_t max_scanned_values = 200'000'000;
+  // Groups (each group's time buckets counted apart) one grouped query may hold in memory;
+  // beyond, Errc::kInvalidArgument (HTTP 400).
+  std::size_t max_groups = 1'000'000;
   std::size_t default_page_rows = 10'000;  // rows per page without "limit"
   std::size_t max_page_rows = 100'000;     // the largest "limit" accepted
   std::size_t max_steps = 64;
