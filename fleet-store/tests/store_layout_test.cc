@@ -324,5 +324,60 @@ TEST_F(StoreLayoutTest, CsvImportRejectsAWrongHeaderAndAnUnterminatedQuote) {
   EXPECT_NE(report.error().message().find("q.csv:"), std::string::npos) << report.error().message();
 }
 
+// Damaged CSV files (bytes flipped, commas, quotes and newlines inserted, lines cut) import what
+// is good and name each bad line by file and line, or fail as a whole with kInvalidArgument or
+// kParse; nothing crashes and every data line is accounted for.
+TEST_F(StoreLayoutTest, DamagedCsvFilesImportTheGoodLinesAndNameTheBadOnes) {
+  std::string good = "vin,timestamp_us,signal,value\n";
+  for (int i = 0; i < 60; ++i) {
+    good += std::string(i % 2 ? kVin1 : kVin2) + "," + std::to_string(1000 + i) + "," +
+            (i % 3 ? "speed" : "note") + "," + (i % 3 ? std::to_string(i * 0.5) : "\"a, b\"") +
+            "\n";
+  }
+  std::mt19937_64 rng(7);
+  const std::string noise = ",\"\n\r x-.9";
+  std::size_t imported = 0, refused = 0, bad_lines = 0;
+  for (int round = 0; round < 80; ++round) {
+    std::string text = good;
+    for (int e = 1 + static_cast<int>(rng() % 4); e > 0; --e) {
+      const std::size_t at = 30 + rng() % (text.size() - 30);  // the header stays
+      if (rng() % 2) {
+        text.insert(at, 1, noise[rng() % noise.size()]);
+      } else {
+        text[at] = static_cast<char>(rng());
+      }
+    }
+    const auto file = dir_.path() / ("damaged-" + std::to_string(round) + ".csv");
+    Write(file, text);
+    import::ImportOptions options;
+    options.samples = file;
+    options.chunk_lines = 7;
+    auto report = import::ImportCsv(*writer_, options);
+    if (!report) {
+      ++refused;
+      ASSERT_TRUE(report.error().code() == Errc::kInvalidArgument ||
+                  report.error().code() == Errc::kParse)
+          << report.error().ToString();
+      EXPECT_NE(report.error().message().find(file.string() + ":"), std::string::npos)
+          << report.error().message();
+      continue;
+    }
+    ++imported;
+    const auto& r = report.value();
+    if (r.duplicate_batches == 0) {
+      EXPECT_EQ(r.sample_lines, r.samples_written + r.empty_values + r.rejected_lines)
+          << "round " << round;
+    }
+    bad_lines += r.rejected_lines;
+    EXPECT_EQ(r.errors.size(), std::min<std::uint64_t>(r.rejected_lines, options.errors_kept));
+    for (const auto& error : r.errors) {
+      EXPECT_EQ(error.rfind(file.string() + ":", 0), 0u) << error;
+    }
+  }
+  EXPECT_GT(imported, 40u);
+  EXPECT_GT(bad_lines, 40u);
+  (void)refused;
+}
+
 }  // namespace
 }  // namespace canvoy::fleet_store
