@@ -274,7 +274,8 @@ class FakeStoreView final : public StoreView {
 };
 
 // A view that forwards to `view`, for a StoreViewFactory: [&fake] { return ViewOf(fake); }.
-class ForwardingView final : public StoreView {
+// Tests derive from it to change one method.
+class ForwardingView : public StoreView {
  public:
   explicit ForwardingView(const StoreView& view) : view_(view) {}
   Status ForEachVehicle(const std::function<bool(const VehicleInfo&)>& fn,

@@ -75,39 +75,37 @@ std::vector<Outcome> Pages(const StoreView& view, const std::string& document, s
 }
 
 // Fails the reads of one vehicle's samples, rollups and latest values.
-class FailingView final : public StoreView {
+class FailingView final : public test_support::ForwardingView {
  public:
-  FailingView(const StoreView& view, const Vin& bad) : view_(view), bad_(bad) {}
+  FailingView(const StoreView& view, const Vin& bad) : ForwardingView(view), bad_(bad) {}
 
-  Status ForEachVehicle(const std::function<bool(const VehicleInfo&)>& fn,
-                        const std::optional<Vin>& after) const override {
-    return view_.ForEachVehicle(fn, after);
-  }
-  Result<std::optional<VehicleInfo>> GetVehicle(const Vin& vin) const override {
-    return view_.GetVehicle(vin);
-  }
   Result<std::optional<LatestValue>> GetLatest(const Vin& vin,
                                                std::string_view signal) const override {
     if (vin == bad_) return Failure();
-    return view_.GetLatest(vin, signal);
+    return ForwardingView::GetLatest(vin, signal);
   }
   Status ScanSamples(const Vin& vin, std::string_view signal, std::int64_t from_us,
                      std::int64_t to_us,
                      const std::function<bool(const Sample&)>& fn) const override {
     if (vin == bad_) return Failure();
-    return view_.ScanSamples(vin, signal, from_us, to_us, fn);
+    return ForwardingView::ScanSamples(vin, signal, from_us, to_us, fn);
+  }
+  Status ScanSampleRuns(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                        std::int64_t to_us,
+                        const std::function<bool(const SampleRun&)>& fn) const override {
+    if (vin == bad_) return Failure();
+    return ForwardingView::ScanSampleRuns(vin, signal, from_us, to_us, fn);
   }
   Status ScanRollups(const Vin& vin, std::string_view signal, RollupWidth width,
                      std::int64_t from_us, std::int64_t to_us,
                      const std::function<bool(std::int64_t, const Rollup&)>& fn) const override {
     if (vin == bad_) return Failure();
-    return view_.ScanRollups(vin, signal, width, from_us, to_us, fn);
+    return ForwardingView::ScanRollups(vin, signal, width, from_us, to_us, fn);
   }
 
  private:
   static Error Failure() { return Error(Errc::kStorage, "scan history: disk failure"); }
 
-  const StoreView& view_;
   Vin bad_;
 };
 
