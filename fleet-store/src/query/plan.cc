@@ -184,6 +184,36 @@ Result<std::vector<NamedExpr>> ParseAggs(const json::value& v, const std::string
   return out;
 }
 
+// The conjuncts of `e` below node `index` that compare a source signal with a number.
+void CollectPredicates(const Expr& e, std::int32_t index, std::size_t signals,
+                       std::vector<SourcePredicate>& out) {
+  const Node& n = e.nodes[static_cast<std::size_t>(index)];
+  if (n.op == Op::kAnd) {
+    CollectPredicates(e, n.a, signals, out);
+    CollectPredicates(e, n.b, signals, out);
+    return;
+  }
+  if (n.op != Op::kLt && n.op != Op::kLe && n.op != Op::kGt && n.op != Op::kGe &&
+      n.op != Op::kEq)
+    return;
+  const Node& a = e.nodes[static_cast<std::size_t>(n.a)];
+  const Node& b = e.nodes[static_cast<std::size_t>(n.b)];
+  const auto is_signal = [signals](const Node& x) {
+    return x.op == Op::kColumn && x.slot >= 0 && static_cast<std::size_t>(x.slot) < signals;
+  };
+  if (is_signal(a) && b.op == Op::kNumber) {
+    out.push_back({static_cast<std::size_t>(a.slot), n.op, b.number});
+  } else if (a.op == Op::kNumber && is_signal(b)) {
+    // number op signal: the same comparison seen from the signal's side.
+    Op flipped = n.op;
+    if (n.op == Op::kLt) flipped = Op::kGt;
+    if (n.op == Op::kLe) flipped = Op::kGe;
+    if (n.op == Op::kGt) flipped = Op::kLt;
+    if (n.op == Op::kGe) flipped = Op::kLe;
+    out.push_back({static_cast<std::size_t>(b.slot), flipped, a.number});
+  }
+}
+
 Result<StepPlan> ParseStep(const json::value& v, const std::string& where,
                            std::vector<std::string>& columns) {
   CANVOY_ASSIGN_OR_RETURN(auto o, ObjectAt(v, where));
@@ -390,6 +420,11 @@ Result<Plan> PlanFromJson(const json::value& document, const QueryLimits& limits
     }
   }
   if (plan.source.kind != SourcePlan::Kind::kSamples) plan.row_local = false;
+  if (plan.source.kind == SourcePlan::Kind::kSamples && plan.source.signals.size() > 1 &&
+      !plan.steps.empty() && plan.steps[0].kind == StepPlan::Kind::kFilter) {
+    const Expr& when = plan.steps[0].when;
+    CollectPredicates(when, when.root, plan.source.signals.size(), plan.source.prefilter);
+  }
   plan.row_columns = columns;
   if (const auto* group = o.if_contains("group")) {
     CANVOY_ASSIGN_OR_RETURN(plan.group, ParseGroup(*group, columns));

@@ -28,12 +28,21 @@ struct VehicleSelector {
   bool Matches(const Attributes& attributes) const;
 };
 
+// `signal op number` taken from a leading filter step (a conjunct of it): a row whose signal
+// fails it fails the filter, so a joined source may drop such samples before the join.
+struct SourcePredicate {
+  std::size_t signal = 0;  // index into SourcePlan::signals
+  Op op = Op::kGt;         // kLt, kLe, kGt, kGe or kEq
+  double number = 0;
+};
+
 struct SourcePlan {
   enum class Kind { kLatest, kSamples } kind = Kind::kSamples;
   std::vector<std::string> signals;
   std::int64_t from_us = std::numeric_limits<std::int64_t>::min();
   std::int64_t to_us = std::numeric_limits<std::int64_t>::max();
   bool has_from = false;
+  std::vector<SourcePredicate> prefilter;  // samples of several signals: see SourcePredicate
 };
 
 struct NamedExpr {

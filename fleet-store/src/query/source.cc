@@ -61,6 +61,62 @@ void AppendRun(const SampleRun& run, std::size_t begin, std::size_t end,
                        run.bits.empty() ? run.bits : run.bits.subspan(begin, end - begin));
 }
 
+bool Passes(Op op, double v, double number) {
+  switch (op) {
+    case Op::kLt:
+      return v < number;
+    case Op::kLe:
+      return v <= number;
+    case Op::kGt:
+      return v > number;
+    case Op::kGe:
+      return v >= number;
+    default:
+      return v == number;
+  }
+}
+
+// Drops the numeric samples of one signal that fail `p` and share their timestamp with no other
+// sample of the signal: the join row at such a timestamp would hold that sample, and the filter
+// would drop the row. Samples with a tied timestamp stay, since dropping one of them would pair
+// the others with different samples of the other signals.
+template <Op kOp>
+void DropFailing(std::vector<std::int64_t>& t, Column& c, double number) {
+  const std::size_t n = t.size();
+  const bool exact = c.type == ColumnType::kInt64 || c.type == ColumnType::kUInt64;
+  std::int64_t* times = t.data();
+  double* num = c.num.data();
+  std::uint64_t* bits = exact ? c.bits.data() : nullptr;
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool tied = (i > 0 && times[i - 1] == times[i]) || (i + 1 < n && times[i + 1] == times[i]);
+    const bool keep = tied || Passes(kOp, num[i], number);
+    times[out] = times[i];
+    num[out] = num[i];
+    if (bits != nullptr) bits[out] = bits[i];
+    out += keep ? 1 : 0;
+  }
+  t.resize(out);
+  c.num.resize(out);
+  if (exact) c.bits.resize(out);
+}
+
+void DropFailing(std::vector<std::int64_t>& t, Column& c, const SourcePredicate& p) {
+  if (c.type == ColumnType::kNull || c.type == ColumnType::kString) return;
+  switch (p.op) {
+    case Op::kLt:
+      return DropFailing<Op::kLt>(t, c, p.number);
+    case Op::kLe:
+      return DropFailing<Op::kLe>(t, c, p.number);
+    case Op::kGt:
+      return DropFailing<Op::kGt>(t, c, p.number);
+    case Op::kGe:
+      return DropFailing<Op::kGe>(t, c, p.number);
+    default:
+      return DropFailing<Op::kEq>(t, c, p.number);
+  }
+}
+
 }  // namespace
 
 Status SourceReader::Read(const VehicleInfo& vehicle, std::int64_t from_us) {
@@ -263,6 +319,9 @@ Status SourceReader::ReadJoined(const Vin& vin, std::int64_t from, std::int64_t 
     for (std::size_t k = 1; k < source_.signals.size(); ++k) {
       CANVOY_RETURN_IF_ERROR(Buffer(vin, k, start, end, 0));
       if (control_.stopped()) return OkStatus();
+    }
+    for (const SourcePredicate& p : source_.prefilter) {
+      DropFailing(buffers_[p.signal].t, buffers_[p.signal].values, p);
     }
     Join();
     CANVOY_RETURN_IF_ERROR(Flush());
