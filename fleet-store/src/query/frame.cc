@@ -183,22 +183,34 @@ void Column::Gather(const Column& other, const std::vector<std::uint32_t>& rows)
 
 void Column::Compact(const std::vector<std::uint8_t>& keep) {
   std::size_t out = 0;
-  for (std::size_t i = 0; i < keep.size(); ++i) {
-    if (!keep[i]) continue;
-    num[out] = num[i];
-    if (!bits.empty()) bits[out] = bits[i];
-    if (!str.empty() && out != i) str[out] = std::move(str[i]);
-    ++out;
+  if (!str.empty()) {
+    for (std::size_t i = 0; i < keep.size(); ++i) {
+      if (!keep[i]) continue;
+      num[out] = num[i];
+      if (out != i) str[out] = std::move(str[i]);
+      ++out;
+    }
+    str.resize(out);
+  } else {
+    // Numbers: every row is written and the position advances by keep, without a branch.
+    double* n = num.data();
+    std::uint64_t* b = bits.empty() ? nullptr : bits.data();
+    for (std::size_t i = 0; i < keep.size(); ++i) {
+      n[out] = n[i];
+      if (b != nullptr) b[out] = b[i];
+      out += keep[i] != 0 ? 1 : 0;
+    }
+    if (b != nullptr) bits.resize(out);
   }
   num.resize(out);
-  if (!bits.empty()) bits.resize(out);
-  if (!str.empty()) str.resize(out);
 }
 
 void Frame::Compact(const std::vector<std::uint8_t>& keep) {
   std::size_t out = 0;
+  std::int64_t* times = t.data();
   for (std::size_t i = 0; i < keep.size(); ++i) {
-    if (keep[i]) t[out++] = t[i];
+    times[out] = times[i];
+    out += keep[i] != 0 ? 1 : 0;
   }
   t.resize(out);
   for (auto& c : columns) c.Compact(keep);
