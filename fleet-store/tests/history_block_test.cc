@@ -365,9 +365,9 @@ TEST(HistoryBlockTest, RejectsTruncatedBlocksWithPosition) {
     EXPECT_THAT(status.error().message(), HasSubstr(" at byte "));
   }
   std::vector<Sample> out;
-  const auto bad_version = DecodeBlock(std::string("\x02\x01\x01\x09", 4), &out);
+  const auto bad_version = DecodeBlock(std::string("\x03\x01\x01\x09", 4), &out);
   ASSERT_FALSE(bad_version);
-  EXPECT_EQ(bad_version.error().message(), "history block: unknown chunk version 2 at byte 0");
+  EXPECT_EQ(bad_version.error().message(), "history block: unknown chunk version 3 at byte 0");
 }
 
 TEST(HistoryBlockTest, SurvivesRandomAndFlippedBytes) {
@@ -382,7 +382,7 @@ TEST(HistoryBlockTest, SurvivesRandomAndFlippedBytes) {
     } else {
       bytes.resize(rng() % 64);
       for (char& c : bytes) c = static_cast<char>(rng());
-      if (!bytes.empty() && (rng() & 1)) bytes[0] = 1;  // get past the version byte
+      if (!bytes.empty() && (rng() & 1)) bytes[0] = static_cast<char>(1 + rng() % 2);  // a version
       if (bytes.size() > 1 && (rng() & 1)) bytes[1] = static_cast<char>(rng() % 5);
     }
     std::vector<Sample> out;
@@ -410,6 +410,26 @@ TEST(HistoryBlockTest, SurvivesRandomAndFlippedBytes) {
     (void)CompactBlock(bytes);
   }
   EXPECT_GT(failures, 1500u);  // most damage is detected
+}
+
+// Stores written before version 2 hold version 1 chunks of every type: they decode, and
+// compacting them gives the version 2 encoding (version 1 for strings).
+TEST(HistoryBlockTest, Version1ChunksDecodeAndCompactToTheCurrentEncoding) {
+  std::mt19937_64 rng(1);
+  for (int round = 0; round < 100; ++round) {
+    const std::size_t type = round % 5;
+    const auto samples = RandomSamples(type, 1 + rng() % 300, rng);
+    const std::string v1 = EncodeChunkV1(samples);
+    ASSERT_EQ(v1.at(0), '\1');
+    ExpectSame(Decoded(v1), Canonical(samples));
+    auto twice = samples;
+    twice.insert(twice.end(), samples.begin(), samples.end());
+    const auto compacted = CompactBlock(v1 + v1);
+    ASSERT_TRUE(compacted) << compacted.error().ToString();
+    EXPECT_EQ(compacted.value(), EncodeChunk(twice));
+    EXPECT_EQ(compacted.value().at(0), type == 4 ? '\1' : '\2');
+    ExpectSame(Decoded(compacted.value()), Canonical(twice));
+  }
 }
 
 double BytesPerSample(const std::vector<Sample>& samples) {

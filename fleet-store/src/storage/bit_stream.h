@@ -1,16 +1,29 @@
 // The bit streams of history blocks (history_block.h documents the layout): a writer that
 // appends bits most significant first, a reader with a branch-light fast path, and the variable
-// width integer classes both use. Internal to history_block.cc.
+// width integer classes both use; and the integer maps both chunk versions use. Internal to
+// history_block.cc and packed_chunk.cc.
 #pragma once
 
 #include <array>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
 
 namespace canvoy::fleet_store::storage::bits {
+
+// Integers are handled as their two's complement bits, so all arithmetic wraps and is exact.
+inline std::uint64_t ZigZag(std::uint64_t v) { return (v << 1) ^ (0 - (v >> 63)); }
+inline std::uint64_t UnZigZag(std::uint64_t z) { return (z >> 1) ^ (0 - (z & 1)); }
+
+// Unsigned order of the result is IEEE 754 totalOrder of the doubles with these bits.
+inline std::uint64_t DoubleKey(std::uint64_t bits) {
+  return bits ^ ((0 - (bits >> 63)) | (std::uint64_t{1} << 63));
+}
+
+inline std::size_t VarintLength(std::uint64_t v) { return (std::bit_width(v | 1) + 6) / 7; }
 
 // Appends bits most significant first to a string; Finish() pads the last byte with zeros.
 class BitWriter {

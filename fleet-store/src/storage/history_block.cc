@@ -11,6 +11,7 @@
 
 #include "storage/bit_stream.h"
 #include "storage/encoding.h"
+#include "storage/packed_chunk.h"
 
 namespace canvoy::fleet_store::storage {
 namespace {
@@ -19,30 +20,19 @@ using bits::BitReader;
 using bits::BitWriter;
 using bits::IntBits;
 using bits::PutInt;
+using bits::UnZigZag;
+using bits::VarintLength;
+using bits::ZigZag;
+using packed::Corrupt;
 
-constexpr std::uint8_t kChunkVersion = 1;
+constexpr std::uint8_t kChunkVersion = 1;  // bit-serial; packed::kVersion for numeric chunks
 constexpr std::size_t kTypeCount = std::variant_size_v<SignalValue>;
 enum : std::uint8_t { kBool = 0, kInt64 = 1, kUint64 = 2, kDouble = 3, kString = 4 };
 constexpr std::int64_t kMinUs = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t kMaxUs = std::numeric_limits<std::int64_t>::max();
 constexpr std::size_t kMaxReserve = std::size_t{1} << 20;  // samples
 
-Error Corrupt(std::string_view what, std::size_t at) {
-  return Error(Errc::kStorage,
-               "history block: " + std::string(what) + " at byte " + std::to_string(at));
-}
-
-// Integers are handled as their two's complement bits, so all arithmetic wraps and is exact.
-std::uint64_t ZigZag(std::uint64_t v) { return (v << 1) ^ (0 - (v >> 63)); }
-std::uint64_t UnZigZag(std::uint64_t z) { return (z >> 1) ^ (0 - (z & 1)); }
-
-// Unsigned order of the result is IEEE 754 totalOrder of the doubles.
-std::uint64_t DoubleKey(double d) {
-  const auto bits = std::bit_cast<std::uint64_t>(d);
-  return bits ^ ((0 - (bits >> 63)) | (std::uint64_t{1} << 63));
-}
-
-std::size_t VarintLength(std::uint64_t v) { return (std::bit_width(v | 1) + 6) / 7; }
+std::uint64_t DoubleKey(double d) { return bits::DoubleKey(std::bit_cast<std::uint64_t>(d)); }
 
 // ---- values --------------------------------------------------------------------------------
 
@@ -199,6 +189,7 @@ struct StringDecoder {
 // ---- chunks --------------------------------------------------------------------------------
 
 struct ChunkView {
+  std::uint8_t version = kChunkVersion;
   std::uint8_t type = 0;
   std::uint64_t count = 0;
   std::int64_t first_us = 0;
@@ -207,6 +198,7 @@ struct ChunkView {
   std::size_t strings_at = 0;
   std::string_view stream;  // the bit stream
   std::size_t stream_at = 0;
+  packed::Sections packed;  // version 2
 };
 
 // Parses the header of the chunk at block[*offset] and moves *offset past the chunk.
@@ -218,9 +210,12 @@ Result<ChunkView> ParseChunk(std::string_view block, std::size_t* offset) {
   const auto version = r.Byte();
   const auto type = r.Byte();
   if (!type) return Corrupt("truncated chunk header", start);
-  if (*version != kChunkVersion)
+  if (*version != kChunkVersion && *version != packed::kVersion)
     return Corrupt("unknown chunk version " + std::to_string(*version), start);
   if (*type >= kTypeCount) return Corrupt("unknown value type " + std::to_string(*type), start + 1);
+  if (*version == packed::kVersion && *type == kString)
+    return Corrupt("string chunk in version 2", start + 1);
+  c.version = *version;
   c.type = *type;
   const std::size_t count_at = at();
   const auto count = r.Varint();
@@ -245,6 +240,10 @@ Result<ChunkView> ParseChunk(std::string_view block, std::size_t* offset) {
   c.first_us = static_cast<std::int64_t>(*first);
   c.last_us = static_cast<std::int64_t>(*first + *span);
   if (c.last_us < c.first_us) return Corrupt("time span past the largest timestamp", span_at);
+  if (c.version == packed::kVersion) {
+    CANVOY_ASSIGN_OR_RETURN(c.packed, packed::ParseSections(c.type, c.count, b.rest(), body_pos()));
+    return c;
+  }
   if (c.type == kString) {
     const std::size_t section_at = body_pos();
     const auto section = b.LengthPrefixed();
@@ -260,11 +259,17 @@ Result<ChunkView> ParseChunk(std::string_view block, std::size_t* offset) {
   return c;
 }
 
-// Passes the samples of `c` with from_us <= t <= last_us to emit(t, value); stops at the first
-// one after last_us.
+// Passes the samples of `c` (either version) with from_us <= t <= last_us to emit(t, value);
+// stops at the first one after last_us.
 template <std::uint8_t K, class Decoder, class Emit>
 Status DecodeSamples(const ChunkView& c, Decoder dec, std::int64_t from_us, std::int64_t last_us,
                      Emit&& emit) {
+  if constexpr (K != kString) {
+    if (c.version == packed::kVersion) {
+      packed::GroupReader reader(c.type, c.count, c.first_us, c.last_us, c.packed);
+      return packed::EmitSamples<typename Decoder::Value>(reader, from_us, last_us, emit);
+    }
+  }
   BitReader r(c.stream);
   if constexpr (K == kInt64 || K == kUint64) dec.mask = 0 - r.Read(1);
   const auto byte_at = [&c](std::size_t bit) {
@@ -309,29 +314,27 @@ Status DecodeSamples(const ChunkView& c, Decoder dec, std::int64_t from_us, std:
   return OkStatus();
 }
 
+template <std::uint8_t K, class Decoder>
+Status DecodeInto(const ChunkView& c, Decoder dec, std::int64_t from_us, std::int64_t last_us,
+                  std::vector<Sample>* out) {
+  return DecodeSamples<K>(c, dec, from_us, last_us, [out](std::int64_t t, const auto& v) {
+    out->push_back(Sample{t, SignalValue(std::in_place_index<K>, v)});
+  });
+}
+
 Status DecodeChunk(const ChunkView& c, std::int64_t from_us, std::int64_t last_us,
                    std::vector<Sample>* out) {
-  const auto emit_as = [out]<std::uint8_t K>(std::integral_constant<std::uint8_t, K>) {
-    return [out](std::int64_t t, const auto& v) {
-      out->push_back(Sample{t, SignalValue(std::in_place_index<K>, v)});
-    };
-  };
   switch (c.type) {
     case kBool:
-      return DecodeSamples<kBool>(c, BoolDecoder{}, from_us, last_us,
-                                  emit_as(std::integral_constant<std::uint8_t, kBool>()));
+      return DecodeInto<kBool>(c, BoolDecoder{}, from_us, last_us, out);
     case kInt64:
-      return DecodeSamples<kInt64>(c, IntDecoder<std::int64_t>{}, from_us, last_us,
-                                   emit_as(std::integral_constant<std::uint8_t, kInt64>()));
+      return DecodeInto<kInt64>(c, IntDecoder<std::int64_t>{}, from_us, last_us, out);
     case kUint64:
-      return DecodeSamples<kUint64>(c, IntDecoder<std::uint64_t>{}, from_us, last_us,
-                                    emit_as(std::integral_constant<std::uint8_t, kUint64>()));
+      return DecodeInto<kUint64>(c, IntDecoder<std::uint64_t>{}, from_us, last_us, out);
     case kDouble:
-      return DecodeSamples<kDouble>(c, DoubleDecoder{}, from_us, last_us,
-                                    emit_as(std::integral_constant<std::uint8_t, kDouble>()));
+      return DecodeInto<kDouble>(c, DoubleDecoder{}, from_us, last_us, out);
     default:
-      return DecodeSamples<kString>(c, StringDecoder{Reader(c.strings), {}}, from_us, last_us,
-                                    emit_as(std::integral_constant<std::uint8_t, kString>()));
+      return DecodeInto<kString>(c, StringDecoder{Reader(c.strings), {}}, from_us, last_us, out);
   }
 }
 
@@ -349,30 +352,27 @@ Status DecodeChunkColumns(const ChunkView& c, std::int64_t from_us, std::int64_t
   double* num_out = out.num->data() + base;
   std::uint64_t* bits_out = exact ? out.bits->data() + base : nullptr;
   std::size_t n = 0;
-  const auto plain = [&](std::int64_t t, auto v) {
+  const auto emit = [&](std::int64_t t, auto v) {
     t_out[n] = t;
     num_out[n] = static_cast<double>(v);
-    ++n;
-  };
-  const auto with_bits = [&](std::int64_t t, auto v) {
-    t_out[n] = t;
-    num_out[n] = static_cast<double>(v);
-    bits_out[n] = static_cast<std::uint64_t>(v);
+    if constexpr (std::is_same_v<decltype(v), std::int64_t> ||
+                  std::is_same_v<decltype(v), std::uint64_t>)
+      bits_out[n] = static_cast<std::uint64_t>(v);
     ++n;
   };
   Status status = OkStatus();
   switch (c.type) {
     case kBool:
-      status = DecodeSamples<kBool>(c, BoolDecoder{}, from_us, last_us, plain);
+      status = DecodeSamples<kBool>(c, BoolDecoder{}, from_us, last_us, emit);
       break;
     case kInt64:
-      status = DecodeSamples<kInt64>(c, IntDecoder<std::int64_t>{}, from_us, last_us, with_bits);
+      status = DecodeSamples<kInt64>(c, IntDecoder<std::int64_t>{}, from_us, last_us, emit);
       break;
     case kUint64:
-      status = DecodeSamples<kUint64>(c, IntDecoder<std::uint64_t>{}, from_us, last_us, with_bits);
+      status = DecodeSamples<kUint64>(c, IntDecoder<std::uint64_t>{}, from_us, last_us, emit);
       break;
     default:
-      status = DecodeSamples<kDouble>(c, DoubleDecoder{}, from_us, last_us, plain);
+      status = DecodeSamples<kDouble>(c, DoubleDecoder{}, from_us, last_us, emit);
       break;
   }
   out.t->resize(base + n);
@@ -459,8 +459,14 @@ void EncodeTyped(std::size_t n, const At& at, std::string& out) {
   out.append(bits);
 }
 
+// Numeric chunks in version 2 unless v1; strings always in version 1.
 template <class At>
-void EncodeOneType(std::size_t type, std::size_t n, const At& at, std::string& out) {
+void EncodeOneType(bool v1, std::size_t type, std::size_t n, const At& at, std::string& out) {
+  if (!v1 && type != kString) {
+    std::vector<const Sample*> run(n);
+    for (std::size_t i = 0; i < n; ++i) run[i] = &at(i);
+    return packed::AppendChunk(run, out);
+  }
   switch (type) {
     case kBool:
       return EncodeTyped<kBool>(n, at, out);
@@ -473,6 +479,38 @@ void EncodeOneType(std::size_t type, std::size_t n, const At& at, std::string& o
     default:
       return EncodeTyped<kString>(n, at, out);
   }
+}
+
+std::string EncodeChunks(std::span<const Sample> samples, bool v1) {
+  std::string out;
+  if (samples.empty()) return out;
+  out.reserve(samples.size() * 2 + 32);
+  const std::size_t type = samples.front().value.index();
+  const bool one_type = std::all_of(samples.begin(), samples.end(),
+                                    [type](const Sample& s) { return s.value.index() == type; });
+  if (one_type && std::is_sorted(samples.begin(), samples.end(), CanonicalLess)) {
+    EncodeOneType(
+        v1, type, samples.size(), [samples](std::size_t i) -> const Sample& { return samples[i]; },
+        out);
+    return out;
+  }
+  // Sort pointers, not samples: no string is copied. Grouped by type, then canonical.
+  std::vector<const Sample*> order(samples.size());
+  for (std::size_t i = 0; i < samples.size(); ++i) order[i] = &samples[i];
+  std::sort(order.begin(), order.end(), [](const Sample* a, const Sample* b) {
+    if (a->value.index() != b->value.index()) return a->value.index() < b->value.index();
+    return CanonicalLess(*a, *b);
+  });
+  for (std::size_t begin = 0; begin < order.size();) {
+    const std::size_t run_type = order[begin]->value.index();
+    std::size_t end = begin;
+    while (end < order.size() && order[end]->value.index() == run_type) ++end;
+    const auto run = std::span(order).subspan(begin, end - begin);
+    EncodeOneType(
+        v1, run_type, run.size(), [run](std::size_t i) -> const Sample& { return *run[i]; }, out);
+    begin = end;
+  }
+  return out;
 }
 
 }  // namespace
@@ -494,37 +532,9 @@ bool CanonicalLess(const Sample& a, const Sample& b) {
   }
 }
 
-std::string EncodeChunk(std::span<const Sample> samples) {
-  std::string out;
-  if (samples.empty()) return out;
-  out.reserve(samples.size() * 2 + 32);
-  const std::size_t type = samples.front().value.index();
-  const bool one_type = std::all_of(samples.begin(), samples.end(),
-                                    [type](const Sample& s) { return s.value.index() == type; });
-  if (one_type && std::is_sorted(samples.begin(), samples.end(), CanonicalLess)) {
-    EncodeOneType(
-        type, samples.size(), [samples](std::size_t i) -> const Sample& { return samples[i]; },
-        out);
-    return out;
-  }
-  // Sort pointers, not samples: no string is copied. Grouped by type, then canonical.
-  std::vector<const Sample*> order(samples.size());
-  for (std::size_t i = 0; i < samples.size(); ++i) order[i] = &samples[i];
-  std::sort(order.begin(), order.end(), [](const Sample* a, const Sample* b) {
-    if (a->value.index() != b->value.index()) return a->value.index() < b->value.index();
-    return CanonicalLess(*a, *b);
-  });
-  for (std::size_t begin = 0; begin < order.size();) {
-    const std::size_t run_type = order[begin]->value.index();
-    std::size_t end = begin;
-    while (end < order.size() && order[end]->value.index() == run_type) ++end;
-    const auto run = std::span(order).subspan(begin, end - begin);
-    EncodeOneType(
-        run_type, run.size(), [run](std::size_t i) -> const Sample& { return *run[i]; }, out);
-    begin = end;
-  }
-  return out;
-}
+std::string EncodeChunk(std::span<const Sample> samples) { return EncodeChunks(samples, false); }
+
+std::string EncodeChunkV1(std::span<const Sample> samples) { return EncodeChunks(samples, true); }
 
 Status DecodeBlock(std::string_view block, std::vector<Sample>* out) {
   return DecodeInRange(block, kMinUs, kMaxUs, out);
@@ -568,6 +578,15 @@ Result<std::size_t> CountChunks(std::string_view block) {
     CANVOY_RETURN_IF_ERROR(ParseChunk(block, &offset));
   }
   return chunks;
+}
+
+Result<bool> BlockIsNumeric(std::string_view block) {
+  bool numeric = true;
+  for (std::size_t offset = 0; offset < block.size();) {
+    CANVOY_ASSIGN_OR_RETURN(const ChunkView c, ParseChunk(block, &offset));
+    numeric = numeric && c.type != kString;
+  }
+  return numeric;
 }
 
 Result<std::string> CompactBlock(std::string_view block) {

@@ -19,7 +19,35 @@
 //   '0' same bits | '10' + the bits in the previous window | '11' + 5 bits leading zeros
 //   + 6 bits (width - 1) + width bits; bools are 1 bit; strings 1 bit: 0 = the previous value
 //   (initially ""), 1 = the next value of the string section.
+//
+// Chunk, version 2 ("packed"; bool, int64, uint64 and double chunks only):
+//   u8 version (2) | u8 type | varint count (>= 1) | varint body length | body
+// Body:
+//   be64 first timestamp | varint (last - first timestamp, mod 2^64)
+//   | varint length of the timestamp section | timestamp section | value section (the rest).
+// Each section holds `count` residuals (unsigned 64-bit) in groups of 64, the last group
+// possibly shorter; a reader decodes group k of both sections together.
+//   Timestamps: residual i = zigzag(delta of delta), residual 0 = 0; t = first, delta = 0,
+//     then per sample delta += unzigzag(r), t += delta (all mod 2^64).
+//   bool: the bit. int64/uint64: zigzag of the delta of the value's bits (mod 2^64, from 0).
+//   double: the section starts with a u8 scheme:
+//     0 decimal: u8 e (0..18); every value is bitwise double(n) / 10^e for an int64 n with
+//       |n| < 2^53, and the residuals are zigzag deltas of n (from 0). The encoder takes the
+//       smallest e that fits the whole chunk, and scheme 1 when none does.
+//     1 xor: each group starts with a u8 shift (the least trailing zero count of the group's
+//       nonzero xors, 0 if all are zero), residual = (bits ^ previous bits) >> shift, the
+//       previous bits starting at 0.
+// Group ("patched frame of reference"): u8 width w (0..64) | u8 exception count x |
+//   ceil(g * w / 8) bytes, the low w bits of each of the g residuals packed little-endian
+//   (residual j at bit j * w, the padding bits zero) | x exceptions, each u8 index (< g,
+//   increasing) + varint (residual >> w) (nonzero, and w + its bit width <= 64). The encoder
+//   takes the w that makes the group smallest, the smallest such w on a tie.
+// Decoders also reject a nonzero residual 0, a shift other than the one above, bool residuals
+// over 1, and a last timestamp other than the header's; e is not checked to be the smallest.
+//
 // Samples within a chunk are in canonical order (CanonicalLess); decoders reject other orders.
+// EncodeChunk writes version 2 for numeric chunks and version 1 for strings; blocks may mix
+// versions (stores written before version 2 hold version 1 chunks).
 #pragma once
 
 #include <cstddef>
@@ -49,6 +77,10 @@ bool CanonicalLess(const Sample& a, const Sample& b);
 // order; normally the caller groups samples by type and gets exactly one chunk. An empty span
 // gives an empty string (a block of no chunks). Exact for every value, NaN payloads included.
 std::string EncodeChunk(std::span<const Sample> samples);
+
+// EncodeChunk in version 1 for every type, as stores written before version 2 hold. Exists for
+// compatibility tests and benchmarks; the store itself always writes with EncodeChunk.
+std::string EncodeChunkV1(std::span<const Sample> samples);
 
 // Appends every sample of `block` to *out; the appended samples are in canonical order even when
 // the block has several chunks. A block may be empty. Corrupt or truncated input gives
@@ -82,6 +114,10 @@ struct SampleColumnsOut {
 
 // The number of chunks of `block`, reading only their headers.
 [[nodiscard]] Result<std::size_t> CountChunks(std::string_view block);
+
+// Whether every chunk of `block` holds bools, integers or doubles (no strings), reading only
+// their headers.
+[[nodiscard]] Result<bool> BlockIsNumeric(std::string_view block);
 
 // Decodes `block` and encodes it again as one chunk per value type present: the same multiset of
 // samples always gives the same bytes, whatever chunks it came in.

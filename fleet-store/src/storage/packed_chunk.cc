@@ -1,0 +1,579 @@
+#include "storage/packed_chunk.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "storage/bit_stream.h"
+#include "storage/encoding.h"
+
+namespace canvoy::fleet_store::storage::packed {
+namespace {
+
+using bits::DoubleKey;
+using bits::UnZigZag;
+using bits::VarintLength;
+using bits::ZigZag;
+
+enum : std::uint8_t { kBool = 0, kInt64 = 1, kUint64 = 2, kDouble = 3, kXorDouble = 4 };
+constexpr unsigned kMaxExponent = 18;
+// Decimal doubles' integers n have |n| <= kMaxDecimal, so that double(n) is exact.
+constexpr std::int64_t kMaxDecimal = (std::int64_t{1} << 53) - 1;
+// Decimal groups up to this width decode without unpacking first.
+constexpr unsigned kMaxFusedWidth = 24;
+
+constexpr std::array<double, kMaxExponent + 1> kPow10 = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};  // all exact
+
+[[gnu::always_inline]] inline std::uint64_t Load64(const unsigned char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;
+}
+
+// ---- encoding ------------------------------------------------------------------------------
+
+// The width that makes a group smallest (the smallest such width on a tie), from the
+// histogram of its residuals' bit widths.
+unsigned BestWidth(std::span<const std::uint64_t> r) {
+  std::array<std::size_t, 66> above{};  // above[b]: residuals wider than b bits
+  unsigned max_bits = 0;
+  for (const std::uint64_t v : r) {
+    const auto b = static_cast<unsigned>(std::bit_width(v));
+    if (b > 0) ++above[b - 1];
+    max_bits = std::max(max_bits, b);
+  }
+  for (unsigned b = 63; b-- > 0;) above[b] += above[b + 1];
+  std::size_t best_cost = std::numeric_limits<std::size_t>::max();
+  unsigned best = 0;
+  for (unsigned w = 0; w <= max_bits; ++w) {
+    // A residual of b > w bits costs an index byte and ceil((b - w) / 7) varint bytes: one
+    // for each k = w, w + 7, ... below b.
+    std::size_t cost = (r.size() * w + 7) / 8 + above[w];
+    for (unsigned k = w; k < 64; k += 7) cost += above[k];
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = w;
+    }
+  }
+  return best;
+}
+
+// Appends one group: width, exception count, the packed low bits, the exceptions.
+void AppendGroup(std::span<const std::uint64_t> r, std::string& out) {
+  const unsigned w = BestWidth(r);
+  const std::uint64_t mask = w == 0 ? 0 : ~std::uint64_t{0} >> (64 - w);
+  const auto high = [w](std::uint64_t v) { return w == 64 ? 0 : v >> w; };
+  const auto exceptions = std::count_if(r.begin(), r.end(), [&](auto v) { return high(v) != 0; });
+  out.push_back(static_cast<char>(w));
+  out.push_back(static_cast<char>(exceptions));
+  std::uint64_t acc = 0;  // pending bits, fill < 8 of them between values
+  unsigned fill = 0;
+  for (const std::uint64_t v : r) {
+    const std::uint64_t low = v & mask;
+    acc |= low << fill;
+    unsigned total = fill + w;
+    if (total >= 64) {
+      for (unsigned i = 0; i < 8; ++i) out.push_back(static_cast<char>(acc >> (8 * i)));
+      acc = fill == 0 ? 0 : low >> (64 - fill);
+      total -= 64;
+    }
+    for (; total >= 8; total -= 8, acc >>= 8) out.push_back(static_cast<char>(acc));
+    fill = total;
+  }
+  if (fill > 0) out.push_back(static_cast<char>(acc));
+  for (std::size_t j = 0; j < r.size(); ++j) {
+    if (high(r[j]) == 0) continue;
+    out.push_back(static_cast<char>(j));
+    AppendVarint(out, high(r[j]));
+  }
+}
+
+void AppendGroups(std::span<const std::uint64_t> r, std::string& out) {
+  for (std::size_t i = 0; i < r.size(); i += kGroupSize)
+    AppendGroup(r.subspan(i, std::min(kGroupSize, r.size() - i)), out);
+}
+
+// n with static_cast<double>(n) / 10^e == d bit for bit and |n| <= kMaxDecimal, if there is
+// one. Range first: NaN, infinities and huge values never reach llround.
+std::optional<std::int64_t> DecimalOf(std::uint64_t bits, unsigned e) {
+  const double d = std::bit_cast<double>(bits);
+  const double scaled = d * kPow10[e];
+  if (!(std::fabs(scaled) <= static_cast<double>(kMaxDecimal))) return std::nullopt;
+  const std::int64_t n = std::llround(scaled);
+  if (n > kMaxDecimal || n < -kMaxDecimal) return std::nullopt;
+  if (std::bit_cast<std::uint64_t>(static_cast<double>(n) / kPow10[e]) != bits) return std::nullopt;
+  return n;
+}
+
+// The smallest e for which every value is decimal, if there is one.
+std::optional<unsigned> DecimalExponent(std::span<const std::uint64_t> raw) {
+  // e rises only past exponents that some value does not fit, so none below fits the chunk.
+  unsigned e = 0;
+  for (const std::uint64_t v : raw) {
+    while (e <= kMaxExponent && !DecimalOf(v, e)) ++e;
+    if (e > kMaxExponent) return std::nullopt;
+  }
+  for (; e <= kMaxExponent; ++e) {
+    if (std::all_of(raw.begin(), raw.end(), [e](auto v) { return DecimalOf(v, e).has_value(); }))
+      return e;
+  }
+  return std::nullopt;
+}
+
+void AppendDoubles(std::span<const std::uint64_t> raw, std::vector<std::uint64_t>& r,
+                   std::string& out) {
+  if (const auto e = DecimalExponent(raw)) {
+    out.push_back(static_cast<char>(kDecimal));
+    out.push_back(static_cast<char>(*e));
+    std::uint64_t prev = 0;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      const auto n = static_cast<std::uint64_t>(*DecimalOf(raw[i], *e));
+      r[i] = ZigZag(n - prev);
+      prev = n;
+    }
+    AppendGroups(r, out);
+    return;
+  }
+  out.push_back(static_cast<char>(kXor));
+  std::uint64_t prev = 0;
+  for (std::size_t i = 0; i < raw.size(); i += kGroupSize) {
+    const std::size_t g = std::min(kGroupSize, raw.size() - i);
+    unsigned shift = 64;
+    for (std::size_t j = 0; j < g; ++j) {
+      r[j] = raw[i + j] ^ prev;
+      prev = raw[i + j];
+      if (r[j] != 0) shift = std::min(shift, static_cast<unsigned>(std::countr_zero(r[j])));
+    }
+    if (shift == 64) shift = 0;
+    for (std::size_t j = 0; j < g; ++j) r[j] >>= shift;
+    out.push_back(static_cast<char>(shift));
+    AppendGroup(std::span(r).first(g), out);
+  }
+}
+
+// ---- decoding ------------------------------------------------------------------------------
+
+// Residual j of a width-W group, of the 8 that start at `in` (8 residuals take exactly W bytes).
+template <unsigned W, unsigned J>
+[[gnu::always_inline]] inline std::uint64_t Extract(const unsigned char* in) {
+  constexpr unsigned kByte = J * W / 8, kShift = J * W % 8;
+  constexpr std::uint64_t kMask = W == 0 ? 0 : ~std::uint64_t{0} >> (64 - W);
+  if constexpr (W == 0) {
+    return 0;
+  } else if constexpr (W + kShift <= 64) {  // within one 8-byte load
+    return (Load64(in + kByte) >> kShift) & kMask;
+  } else {  // kShift > 0
+    return ((Load64(in + kByte) >> kShift) | (Load64(in + kByte + 8) << (64 - kShift))) & kMask;
+  }
+}
+
+// Unpacks 64 residuals of W bits, residual j at bit j * W of `in`, which has at least
+// 8 * W + 16 readable bytes. A width known at compile time makes every shift a constant.
+template <unsigned W>
+void UnpackWidth(const unsigned char* in, std::uint64_t* r) {
+  for (std::size_t block = 0; block < kGroupSize; block += 8, in += W) {
+    [&]<unsigned... J>(std::integer_sequence<unsigned, J...>) {
+      ((r[block + J] = Extract<W, J>(in)), ...);
+    }
+    (std::make_integer_sequence<unsigned, 8>());
+  }
+}
+
+using UnpackFn = void (*)(const unsigned char*, std::uint64_t*);
+constexpr auto kUnpack = []<unsigned... W>(std::integer_sequence<unsigned, W...>) {
+  return std::array<UnpackFn, sizeof...(W)>{&UnpackWidth<W>...};
+}
+(std::make_integer_sequence<unsigned, 65>());
+
+// Two lanes (SSE2 on x86-64; compilers lower them to scalars elsewhere).
+using U64x2 = std::uint64_t __attribute__((vector_size(16)));
+using F64x2 = double __attribute__((vector_size(16)));
+
+// Decimal doubles of a group whose integers n all lie in [-2^51, 2^51), two at a time: such an
+// n converts exactly by adding it to the bits of 2^52 + 2^51 and subtracting that double (SSE2
+// has no int64-to-double conversion of its own), and divides two at a time.
+class DecimalPairs {
+ public:
+  DecimalPairs(std::uint64_t n, double scale) : carry_{n, n}, divisor_{scale, scale} {}
+  std::uint64_t last() const { return carry_[0]; }
+
+  // n += each unzigzagged residual of z in turn; raw[0, 2) = the bits of n / scale.
+  [[gnu::always_inline]] void Next(U64x2 z, std::uint64_t* raw) {
+    constexpr double kMagic = 0x1.8p52;
+    constexpr auto kMagicBits = std::bit_cast<std::uint64_t>(kMagic);
+    U64x2 d = (z >> 1) ^ (0 - (z & 1));
+    d += U64x2{0, d[0]};
+    const U64x2 n = carry_ + d;
+    carry_ = U64x2{n[1], n[1]};
+    const F64x2 q =
+        (std::bit_cast<F64x2>(n + U64x2{kMagicBits, kMagicBits}) - F64x2{kMagic, kMagic}) /
+        divisor_;
+    std::memcpy(raw, &q, sizeof q);
+  }
+
+ private:
+  U64x2 carry_;
+  F64x2 divisor_;
+};
+
+// Decimal doubles from unpacked residuals r; v (the previous n) moves to the last n.
+void SmallDecimals(const std::uint64_t* r, std::uint64_t& v, double scale, std::uint64_t* raw) {
+  DecimalPairs pairs(v, scale);
+  for (std::size_t i = 0; i < kGroupSize; i += 2) {
+    U64x2 z;
+    std::memcpy(&z, r + i, sizeof z);
+    pairs.Next(z, raw + i);
+  }
+  v = pairs.last();
+}
+
+// SmallDecimals straight from a group of width W without exceptions: no residual is stored.
+template <unsigned W>
+void PackedDecimals(const unsigned char* in, std::uint64_t& v, double scale, std::uint64_t* raw) {
+  DecimalPairs pairs(v, scale);
+  for (std::size_t block = 0; block < kGroupSize; block += 8, in += W) {
+    [&]<unsigned... P>(std::integer_sequence<unsigned, P...>) {
+      (pairs.Next(U64x2{Extract<W, 2 * P>(in), Extract<W, 2 * P + 1>(in)}, raw + block + 2 * P),
+       ...);
+    }
+    (std::make_integer_sequence<unsigned, 4>());
+  }
+  v = pairs.last();
+}
+
+using PackedDecimalsFn = void (*)(const unsigned char*, std::uint64_t&, double, std::uint64_t*);
+constexpr auto kPackedDecimals = []<unsigned... W>(std::integer_sequence<unsigned, W...>) {
+  return std::array<PackedDecimalsFn, sizeof...(W)>{&PackedDecimals<W>...};
+}
+(std::make_integer_sequence<unsigned, kMaxFusedWidth + 1>());
+
+// Writes the m > 0 timestamps time + delta, time + 2 delta, ... to t and moves time to the
+// last; returns 1 unless they rise strictly from prev (without passing the largest int64).
+unsigned Steps(std::uint64_t& time, std::uint64_t delta, std::int64_t prev, std::int64_t* t,
+               std::size_t m) {
+  const auto step = static_cast<std::int64_t>(delta);
+  std::int64_t span = 0, last = 0;
+  const bool rising = step > 0 && static_cast<std::int64_t>(time + delta) > prev &&
+                      !__builtin_mul_overflow(step, static_cast<std::int64_t>(m), &span) &&
+                      !__builtin_add_overflow(static_cast<std::int64_t>(time), span, &last);
+  for (std::size_t i = 0; i < m; ++i) t[i] = static_cast<std::int64_t>(time += delta);
+  return rising ? 0 : 1;
+}
+
+// The unsigned key whose order is the values' order, as CanonicalLess (kind as GroupReader's).
+std::uint64_t OrderKey(std::uint8_t kind, std::uint64_t raw) {
+  if (kind == kInt64) return raw ^ (std::uint64_t{1} << 63);
+  return kind == kDouble || kind == kXorDouble ? DoubleKey(raw) : raw;
+}
+
+// Whether the g samples follow (prev_t, prev_key) in canonical order, which moves to the last.
+// Only for groups whose timestamps do not simply rise.
+bool InOrder(std::uint8_t kind, const std::int64_t* t, const std::uint64_t* raw, std::size_t g,
+             std::int64_t& prev_t, std::uint64_t& prev_key) {
+  std::int64_t pt = prev_t;
+  std::uint64_t pk = prev_key;
+  unsigned bad = 0;
+  for (std::size_t i = 0; i < g; ++i) {
+    const std::uint64_t k = OrderKey(kind, raw[i]);
+    bad |= static_cast<unsigned>(t[i] < pt) |
+           (static_cast<unsigned>(t[i] == pt) & static_cast<unsigned>(k < pk));
+    pt = t[i];
+    pk = k;
+  }
+  prev_t = pt;
+  prev_key = pk;
+  return bad == 0;
+}
+
+}  // namespace
+
+Error Corrupt(std::string_view what, std::size_t at) {
+  return Error(Errc::kStorage,
+               "history block: " + std::string(what) + " at byte " + std::to_string(at));
+}
+
+void AppendChunk(std::span<const Sample* const> samples, std::string& out) {
+  const auto type = static_cast<std::uint8_t>(samples.front()->value.index());
+  const std::size_t n = samples.size();
+  // Values as raw 64-bit words: bools 0/1, integers' two's complement bits, doubles' bits.
+  std::vector<std::int64_t> t(n);
+  std::vector<std::uint64_t> raw(n), r(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    t[i] = samples[i]->timestamp_us;
+    raw[i] = std::visit(
+        [](const auto& v) -> std::uint64_t {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, double>) {
+            return std::bit_cast<std::uint64_t>(v);
+          } else if constexpr (std::is_integral_v<T>) {
+            return static_cast<std::uint64_t>(v);
+          } else {
+            return 0;  // strings are never packed
+          }
+        },
+        samples[i]->value);
+  }
+  std::string times, values;
+  std::uint64_t prev = static_cast<std::uint64_t>(t[0]), delta = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto ti = static_cast<std::uint64_t>(t[i]);
+    r[i] = ZigZag(ti - prev - delta);
+    delta = ti - prev;
+    prev = ti;
+  }
+  times.reserve(n / 2 + 16);
+  AppendGroups(r, times);
+  values.reserve(n + 16);
+  if (type == kDouble) {
+    AppendDoubles(raw, r, values);
+  } else {
+    prev = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      r[i] = type == kBool ? raw[i] : ZigZag(raw[i] - prev);
+      prev = raw[i];
+    }
+    AppendGroups(r, values);
+  }
+  const auto first = static_cast<std::uint64_t>(t[0]);
+  const std::uint64_t span = static_cast<std::uint64_t>(t[n - 1]) - first;
+  out.push_back(static_cast<char>(kVersion));
+  out.push_back(static_cast<char>(type));
+  AppendVarint(out, n);
+  AppendVarint(out,
+               8 + VarintLength(span) + VarintLength(times.size()) + times.size() + values.size());
+  AppendBe64(out, first);
+  AppendVarint(out, span);
+  AppendLengthPrefixed(out, times);
+  out.append(values);
+}
+
+Result<Sections> ParseSections(std::uint8_t type, std::uint64_t count, std::string_view rest,
+                               std::size_t at) {
+  Reader r(rest);
+  const auto pos = [&] { return at + rest.size() - r.rest().size(); };
+  Sections s;
+  const auto times = r.LengthPrefixed();
+  if (!times) return Corrupt("truncated timestamp section", at);
+  s.times = *times;
+  s.times_at = pos() - times->size();
+  const std::size_t scheme_at = pos();
+  if (type == kDouble) {
+    const auto scheme = r.Byte();
+    if (!scheme) return Corrupt("truncated value section", scheme_at);
+    if (*scheme != kDecimal && *scheme != kXor)
+      return Corrupt("unknown double scheme " + std::to_string(*scheme), scheme_at);
+    s.scheme = *scheme;
+    if (s.scheme == kDecimal) {
+      const auto e = r.Byte();
+      if (!e) return Corrupt("truncated value section", scheme_at + 1);
+      if (*e > kMaxExponent) return Corrupt("decimal exponent over 18", scheme_at + 1);
+      s.exponent = *e;
+    }
+  }
+  s.values = r.rest();
+  s.values_at = pos();
+  // Every group takes at least 2 bytes in each section, and xor double groups one more.
+  const std::uint64_t groups = count / kGroupSize + (count % kGroupSize != 0 ? 1 : 0);
+  const std::size_t min_value_group = type == kDouble && s.scheme == kXor ? 3 : 2;
+  if (groups > s.times.size() / 2 || groups > s.values.size() / min_value_group)
+    return Corrupt("more samples than the body holds", at);
+  return s;
+}
+
+GroupReader::GroupReader(std::uint8_t type, std::uint64_t count, std::int64_t first_us,
+                         std::int64_t last_us, const Sections& s)
+    : kind_(type == kDouble && s.scheme == kXor ? std::uint8_t{kXorDouble} : type),
+      remaining_(count),
+      first_us_(first_us),
+      last_us_(last_us),
+      scale_(kPow10[std::min<unsigned>(s.exponent, kMaxExponent)]),
+      times_{reinterpret_cast<const unsigned char*>(s.times.data()), s.times.size(), s.times_at},
+      values_{reinterpret_cast<const unsigned char*>(s.values.data()), s.values.size(),
+              s.values_at},
+      t_(static_cast<std::uint64_t>(first_us)),
+      order_t_(std::numeric_limits<std::int64_t>::min()) {}
+
+bool GroupReader::Fail(const char* what, std::size_t at) {
+  error_ = what;
+  error_at_ = at;
+  return false;
+}
+
+bool GroupReader::ReadGroup(Cursor& in, std::size_t g) {
+  const std::size_t start = in.pos;
+  if (in.size - start < 2) return Fail("truncated group", in.at + start);
+  const unsigned w = in.data[start], x = in.data[start + 1];
+  if (w > 64) return Fail("group width over 64 bits", in.at + start);
+  if (x > g) return Fail("more exceptions than samples in a group", in.at + start + 1);
+  const std::size_t bits = g * w, bytes = (bits + 7) / 8, packed_at = start + 2;
+  if (in.size - packed_at < bytes) return Fail("truncated group", in.at + packed_at);
+  group_.packed = in.data + packed_at;
+  if (bits % 8 != 0 && (group_.packed[bytes - 1] >> (bits % 8)) != 0)
+    return Fail("nonzero padding", in.at + packed_at + bytes - 1);
+  if (w != 0 && in.size - packed_at < 8 * w + kSlack) {  // near the end: a zero-padded copy
+    std::memcpy(buffer_, group_.packed, bytes);
+    std::memset(buffer_ + bytes, 0, 8 * w + kSlack - bytes);  // <= sizeof buffer_
+    group_.packed = buffer_;
+  }
+  group_.width = group_.bits = w;
+  group_.exceptions = x;
+  std::size_t pos = packed_at + bytes;
+  std::size_t next_index = 0;
+  for (unsigned k = 0; k < x; ++k) {
+    const std::size_t at = in.at + pos;
+    if (pos >= in.size) return Fail("truncated exception", at);
+    const std::size_t index = in.data[pos++];
+    if (index >= g) return Fail("exception index past the group", at);
+    if (index < next_index) return Fail("exception indexes not increasing", at);
+    next_index = index + 1;
+    std::uint64_t high = 0;
+    for (unsigned shift = 0;; shift += 7) {
+      if (pos >= in.size || shift > 63) return Fail("truncated exception", at + 1);
+      const unsigned b = in.data[pos++];
+      if (shift == 63 && b > 1) return Fail("exception wider than 64 bits", at + 1);
+      high |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+      if ((b & 0x80) == 0) break;
+    }
+    if (high == 0) return Fail("zero exception", at + 1);
+    const unsigned width = w + static_cast<unsigned>(std::bit_width(high));
+    if (width > 64) return Fail("exception wider than 64 bits", at + 1);
+    group_.index[k] = static_cast<std::uint8_t>(index);
+    group_.residual[k] = high << w;
+    group_.bits = std::max(group_.bits, width);
+  }
+  in.pos = pos;
+  return true;
+}
+
+void GroupReader::Residuals(std::size_t g, std::uint64_t* r) const {
+  kUnpack[group_.width](group_.packed, r);
+  std::fill(r + g, r + kGroupSize, 0);
+  for (unsigned k = 0; k < group_.exceptions; ++k) r[group_.index[k]] |= group_.residual[k];
+}
+
+bool GroupReader::DecodeValues(std::size_t g, std::uint64_t* r, std::uint64_t* raw) {
+  const std::size_t at = values_.at + values_.pos;
+  unsigned shift = 0;
+  if (kind_ == kXorDouble) {
+    if (values_.pos >= values_.size) return Fail("truncated group", at);
+    shift = values_.data[values_.pos++];
+    if (shift > 63) return Fail("xor shift over 63", at);
+  }
+  if (!ReadGroup(values_, g)) return false;
+  std::uint64_t v = prev_, any = 0;
+  // A decimal group that starts below 2^50 in magnitude with residuals of at most 45 bits (each
+  // moves n by at most 2^44) stays in [-2^51, 2^51): no need to check each n.
+  const std::uint64_t sign = 0 - (v >> 63);
+  const bool small =
+      kind_ == kDouble && group_.bits <= 45 && ((v ^ sign) - sign) < (std::uint64_t{1} << 50);
+  if (small && g == kGroupSize && group_.exceptions == 0 && group_.width <= kMaxFusedWidth) {
+    kPackedDecimals[group_.width](group_.packed, prev_, scale_, raw);
+    return true;
+  }
+  Residuals(g, r);
+  switch (kind_) {
+    case kBool:
+      for (std::size_t i = 0; i < g; ++i) any |= raw[i] = r[i];
+      if (any > 1) return Fail("bool value not 0 or 1", at);
+      break;
+    case kInt64:
+    case kUint64:
+      for (std::size_t i = 0; i < g; ++i) raw[i] = v += UnZigZag(r[i]);
+      break;
+    case kDouble:
+      if (small) {
+        SmallDecimals(r, v, scale_, raw);
+        break;
+      }
+      // Residuals past g are zero, so n repeats there.
+      for (std::size_t i = 0; i < kGroupSize; ++i) raw[i] = v += UnZigZag(r[i]);
+      if (std::any_of(raw, raw + kGroupSize, [](std::uint64_t n) {
+            return n + kMaxDecimal > 2 * std::uint64_t{kMaxDecimal};
+          }))
+        return Fail("decimal value out of range", at);
+      for (std::size_t i = 0; i < kGroupSize; ++i) {
+        const double n = static_cast<double>(static_cast<std::int64_t>(raw[i]));
+        raw[i] = std::bit_cast<std::uint64_t>(n / scale_);
+      }
+      break;
+    default:
+      for (std::size_t i = 0; i < g; ++i) any |= r[i];
+      if (shift > 0 && (any >> (64 - shift)) != 0) return Fail("xor past 64 bits", at);
+      if (any == 0 ? shift != 0 : (any & 1) == 0) return Fail("xor shift not minimal", at);
+      for (std::size_t i = 0; i < g; ++i) raw[i] = v ^= r[i] << shift;
+  }
+  prev_ = v;
+  return true;
+}
+
+Result<std::size_t> GroupReader::Next(std::int64_t* t, std::uint64_t* raw) {
+  const auto g = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, kGroupSize));
+  alignas(64) std::uint64_t r[kGroupSize];
+  const std::size_t times_at = times_.at + times_.pos;
+  if (!ReadGroup(times_, g)) return Corrupt(error_, error_at_);
+  if (group_.width != 0) Residuals(g, r);
+  if (times_at == times_.at &&
+      (group_.width == 0 ? group_.exceptions > 0 && group_.index[0] == 0 : r[0] != 0))
+    return Corrupt("first timestamp residual not zero", times_at);
+  // Timestamps, noting whether they rise strictly (then values need no order check).
+  std::uint64_t time = t_, delta = t_delta_;
+  std::int64_t prev = order_t_;
+  unsigned not_rising = 0;
+  if (group_.width == 0) {  // constant steps, the step changing only at the exceptions
+    std::size_t i = 0;
+    for (unsigned k = 0; k <= group_.exceptions; ++k) {
+      const std::size_t end = k < group_.exceptions ? group_.index[k] : g;
+      if (i < end) {
+        not_rising |= Steps(time, delta, prev, t + i, end - i);
+        prev = t[end - 1];
+        i = end;
+      }
+      if (i == g) break;
+      delta += UnZigZag(group_.residual[k]);
+      time += delta;
+      not_rising |= static_cast<unsigned>(static_cast<std::int64_t>(time) <= prev);
+      t[i++] = prev = static_cast<std::int64_t>(time);
+    }
+  } else {
+#pragma GCC unroll 4
+    for (std::size_t i = 0; i < g; ++i) {
+      delta += UnZigZag(r[i]);
+      time += delta;
+      not_rising |= static_cast<unsigned>(static_cast<std::int64_t>(time) <= prev);
+      t[i] = prev = static_cast<std::int64_t>(time);
+    }
+  }
+  t_ = time;
+  t_delta_ = delta;
+  const std::size_t values_at = values_.at + values_.pos;
+  if (!DecodeValues(g, r, raw)) return Corrupt(error_, error_at_);
+  if (not_rising == 0) {
+    order_t_ = t[g - 1];
+    order_key_ = OrderKey(kind_, raw[g - 1]);
+  } else if (!InOrder(kind_, t, raw, g, order_t_, order_key_)) {
+    return Corrupt("samples out of order", values_at);
+  }
+  remaining_ -= g;
+  return g;
+}
+
+Status GroupReader::Finish() const {
+  if (times_.pos != times_.size)
+    return Corrupt("bytes after the timestamp section", times_.at + times_.pos);
+  if (values_.pos != values_.size)
+    return Corrupt("bytes after the value section", values_.at + values_.pos);
+  if (static_cast<std::int64_t>(t_) != last_us_)
+    return Corrupt("last timestamp differs from the header", times_.at);
+  return OkStatus();
+}
+
+}  // namespace canvoy::fleet_store::storage::packed

@@ -1,0 +1,146 @@
+// Chunk format version 2 ("packed") of history blocks, for bool, int64, uint64 and double
+// chunks (history_block.h documents the layout): residuals in groups of 64, each group
+// bit-packed at one width with the few wider residuals as exceptions ("patched frame of
+// reference"), so a group decodes without a branch per sample. Internal to history_block.cc;
+// every function is pure and may be called from any thread.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "canvoy/common/error.h"
+#include "canvoy/fleet_store/types.h"
+
+namespace canvoy::fleet_store::storage::packed {
+
+inline constexpr std::uint8_t kVersion = 2;
+inline constexpr std::size_t kGroupSize = 64;
+// The value section's first byte in double chunks.
+enum : std::uint8_t { kDecimal = 0, kXor = 1 };
+
+// Errc::kStorage "history block: <what> at byte <at>": how both chunk versions report corrupt
+// input, `at` being the offset in the block.
+Error Corrupt(std::string_view what, std::size_t at);
+
+// Appends one version 2 chunk of `samples`: at least one, all bool, int64, uint64 or all
+// double, in canonical order.
+void AppendChunk(std::span<const Sample* const> samples, std::string& out);
+
+// The sections of a version 2 body, with their offsets in the block (for error messages).
+struct Sections {
+  std::string_view times;
+  std::size_t times_at = 0;
+  std::string_view values;  // the value groups, after a double chunk's scheme bytes
+  std::size_t values_at = 0;
+  std::uint8_t scheme = kDecimal;  // double chunks
+  std::uint8_t exponent = 0;       // decimal double chunks: e
+};
+
+// Parses what follows the time span in a version 2 body of `count` (>= 1) samples of `type`
+// (numeric), `rest` starting at block offset `at`. Checks only what is cheap: the section sizes
+// against the number of groups, the double scheme and exponent.
+[[nodiscard]] Result<Sections> ParseSections(std::uint8_t type, std::uint64_t count,
+                                             std::string_view rest, std::size_t at);
+
+// Decodes a version 2 chunk a group at a time; every group is checked whole (widths,
+// exceptions, value ranges, canonical order) before its samples are handed out. A reader is
+// local to one decode (one thread).
+class GroupReader {
+ public:
+  // `s` from ParseSections for the same type and count; it must outlive the reader.
+  GroupReader(std::uint8_t type, std::uint64_t count, std::int64_t first_us, std::int64_t last_us,
+              const Sections& s);
+
+  bool done() const { return remaining_ == 0; }
+  std::int64_t first_us() const { return first_us_; }
+  std::int64_t last_us() const { return last_us_; }
+  // Writes the next group's timestamps and raw values to t[0, n) and raw[0, n) and returns n
+  // (<= kGroupSize). REQUIRES: !done().
+  [[nodiscard]] Result<std::size_t> Next(std::int64_t* t, std::uint64_t* raw);
+  // After the last group: both sections are used up and the last timestamp is the header's.
+  [[nodiscard]] Status Finish() const;
+
+ private:
+  static constexpr std::size_t kSlack = 16;  // bytes 8-byte loads may read past a group's bits
+  struct Cursor {
+    const unsigned char* data;
+    std::size_t size;
+    std::size_t at;  // the block offset of data[0]
+    std::size_t pos = 0;
+  };
+  // Reads and checks the next group of g residuals of `in` into group_; false with error_ and
+  // error_at_ set when corrupt.
+  bool ReadGroup(Cursor& in, std::size_t g);
+  // The residuals of group_: r[0, g), zeros in r[g, kGroupSize).
+  void Residuals(std::size_t g, std::uint64_t* r) const;
+  bool Fail(const char* what, std::size_t at);
+  bool DecodeValues(std::size_t g, std::uint64_t* r, std::uint64_t* raw);
+
+  std::uint8_t kind_;  // the type, or 4 for xor doubles
+  std::uint64_t remaining_;
+  std::int64_t first_us_, last_us_;
+  double scale_ = 1;  // decimal doubles: 10^e
+  Cursor times_, values_;
+  std::uint64_t t_, t_delta_ = 0, prev_ = 0;  // running timestamp, delta, value (or n)
+  std::int64_t order_t_;                      // the previous sample, for the order check
+  std::uint64_t order_key_ = 0;
+  struct Group {                  // the last group read
+    const unsigned char* packed;  // its low bits: 8 * width + kSlack readable bytes
+    unsigned width = 0;
+    unsigned bits = 0;  // no residual is wider
+    unsigned exceptions = 0;
+    std::uint8_t index[kGroupSize];  // the exceptions
+    std::uint64_t residual[kGroupSize];
+  } group_;
+  unsigned char buffer_[kGroupSize * 8 + kSlack];  // a group's low bits near a section's end
+  const char* error_ = nullptr;
+  std::size_t error_at_ = 0;
+};
+
+// Values are decoded as raw 64-bit words: bools 0/1, integers' two's complement bits, doubles'
+// bits.
+template <class T>
+T FromRaw(std::uint64_t raw) {
+  if constexpr (std::is_same_v<T, double>) {
+    return std::bit_cast<double>(raw);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return raw != 0;
+  } else {
+    return static_cast<T>(raw);
+  }
+}
+
+// Passes the samples with from_us <= t <= last_us to emit(t, value as T), stopping at the first
+// after last_us (as version 1's decoder does); a chunk wholly inside needs no per-sample test.
+template <class T, class Emit>
+Status EmitSamples(GroupReader& reader, std::int64_t from_us, std::int64_t last_us, Emit&& emit) {
+  alignas(64) std::int64_t t[kGroupSize];
+  alignas(64) std::uint64_t raw[kGroupSize];
+  const bool inside = reader.first_us() >= from_us && reader.last_us() <= last_us;
+  while (!reader.done()) {
+    CANVOY_ASSIGN_OR_RETURN(const std::size_t n, reader.Next(t, raw));
+    if (inside && n == kGroupSize) {  // a fixed count, and t and raw are not what emit writes:
+#if defined(__GNUC__) && !defined(__clang__)  // so compilers may vectorize
+#pragma GCC ivdep
+#endif
+      for (std::size_t i = 0; i < kGroupSize; ++i) emit(t[i], FromRaw<T>(raw[i]));
+      continue;
+    }
+    if (inside) {
+      for (std::size_t i = 0; i < n; ++i) emit(t[i], FromRaw<T>(raw[i]));
+      continue;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (t[i] > last_us) return OkStatus();
+      if (t[i] >= from_us) emit(t[i], FromRaw<T>(raw[i]));
+    }
+  }
+  return reader.Finish();
+}
+
+}  // namespace canvoy::fleet_store::storage::packed
