@@ -197,6 +197,33 @@ class FakeStoreView final : public StoreView {
     return OkStatus();
   }
 
+  // Asks `skip` about every hour that has samples in range, as the store asks about its blocks.
+  Status ScanSampleRunsSkipping(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                                std::int64_t to_us, const HourSkip& skip,
+                                const std::function<bool(const SampleRun&)>& fn) const override {
+    if (fail) return *fail;
+    constexpr std::int64_t kHour = 3'600'000'000;
+    const auto before = [](const Sample& s, std::int64_t x) { return s.timestamp_us < x; };
+    const auto& samples = Sorted(vin, signal);
+    auto it = std::lower_bound(samples.begin(), samples.end(), from_us, before);
+    bool more = true;
+    const auto pass = [&](const SampleRun& run) { return more = fn(run); };
+    while (more && it != samples.end() && it->timestamp_us < to_us) {
+      const std::int64_t t = it->timestamp_us;
+      const std::int64_t hour = t - ((t % kHour) + kHour) % kHour;
+      const auto hour_begin = std::lower_bound(samples.begin(), it, hour, before);
+      const auto hour_end = std::lower_bound(it, samples.end(), hour + kHour, before);
+      const bool numeric = std::all_of(hour_begin, hour_end,
+                                       [](const Sample& s) { return s.value.index() != 4; });
+      if (!skip(hour, numeric)) {
+        CANVOY_RETURN_IF_ERROR(ScanSampleRuns(vin, signal, std::max(from_us, hour),
+                                              std::min(to_us, hour + kHour), pass));
+      }
+      it = hour_end;
+    }
+    return OkStatus();
+  }
+
   Status ScanRollups(const Vin& vin, std::string_view signal, RollupWidth width,
                      std::int64_t from_us, std::int64_t to_us,
                      const std::function<bool(std::int64_t, const Rollup&)>& fn) const override {
@@ -298,6 +325,11 @@ class ForwardingView : public StoreView {
                         std::int64_t to_us,
                         const std::function<bool(const SampleRun&)>& fn) const override {
     return view_.ScanSampleRuns(vin, signal, from_us, to_us, fn);
+  }
+  Status ScanSampleRunsSkipping(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                                std::int64_t to_us, const HourSkip& skip,
+                                const std::function<bool(const SampleRun&)>& fn) const override {
+    return view_.ScanSampleRunsSkipping(vin, signal, from_us, to_us, skip, fn);
   }
   Status ScanRollups(const Vin& vin, std::string_view signal, RollupWidth width,
                      std::int64_t from_us, std::int64_t to_us,

@@ -101,6 +101,28 @@ void DropFailing(std::vector<std::int64_t>& t, Column& c, double number) {
   if (exact) c.bits.resize(out);
 }
 
+// Whether no number in [min, max] satisfies `number op p.number`. Rollups hold integers as
+// doubles; rounding keeps their order, and below 2^53 cannot move one across p.number.
+bool NoneCanPass(const SourcePredicate& p, double min, double max) {
+  if (!(std::fabs(p.number) < 9007199254740992.0)) return false;
+  switch (p.op) {
+    case Op::kGt:
+      return max <= p.number;
+    case Op::kGe:
+      return max < p.number;
+    case Op::kLt:
+      return min >= p.number;
+    case Op::kLe:
+      return min > p.number;
+    default:
+      return p.number < min || p.number > max;
+  }
+}
+
+bool Contains(const std::vector<std::int64_t>& sorted, std::int64_t v) {
+  return std::binary_search(sorted.begin(), sorted.end(), v);
+}
+
 void DropFailing(std::vector<std::int64_t>& t, Column& c, const SourcePredicate& p) {
   if (c.type == ColumnType::kNull || c.type == ColumnType::kString) return;
   switch (p.op) {
@@ -178,14 +200,14 @@ Status SourceReader::ReadOne(const Vin& vin, std::string_view signal, std::int64
 
 Result<std::optional<std::int64_t>> SourceReader::Buffer(const Vin& vin, std::size_t k,
                                                          std::int64_t from, std::int64_t to,
-                                                         std::size_t window) {
+                                                         std::size_t window,
+                                                         const StoreView::HourSkip* skip) {
   auto& buffer = buffers_[k];
   buffer.t.clear();
   buffer.values.Clear();
   std::optional<std::int64_t> next;
   std::optional<std::int64_t> last;  // of the samples taken, values or not
-  auto scanned =
-      view_.ScanSampleRuns(vin, source_.signals[k], from, to, [&](const SampleRun& run) {
+  const auto take = [&](const SampleRun& run) {
         const std::size_t n = run.size();
         const auto time = [&run](std::size_t i) {
           return run.columns() ? run.t[i] : run.samples[i].timestamp_us;
@@ -202,9 +224,24 @@ Result<std::optional<std::int64_t>> SourceReader::Buffer(const Vin& vin, std::si
         if (cut == n) return true;
         next = time(cut);
         return false;
-      });
-  CANVOY_RETURN_IF_ERROR(scanned);
+  };
+  const std::string& signal = source_.signals[k];
+  CANVOY_RETURN_IF_ERROR(skip != nullptr
+                             ? view_.ScanSampleRunsSkipping(vin, signal, from, to, *skip, take)
+                             : view_.ScanSampleRuns(vin, signal, from, to, take));
   return next;
+}
+
+Status SourceReader::FindDeadHours(const Vin& vin, std::size_t lead, std::int64_t from,
+                                   std::int64_t to) {
+  dead_hours_.clear();
+  const SourcePredicate& p = source_.prefilter[0];
+  return view_.ScanRollups(vin, source_.signals[lead], RollupWidth::kHour, FloorTo(from, kHourUs),
+                           to, [&](std::int64_t start, const Rollup& r) {
+                             if (!control_.CountRollups(1)) return false;
+                             if (NoneCanPass(p, r.min, r.max)) dead_hours_.push_back(start);
+                             return true;
+                           });
 }
 
 // An inner join on equal timestamps: at a timestamp where every signal has samples, the j-th
@@ -308,20 +345,46 @@ void SourceReader::JoinMany() {
   }
 }
 
+// Windows of the lead signal (the first, or the first prefilter predicate's), the others over
+// the same time range. With a prefilter, the lead leaves out hours whose rollups show that none of
+// its numbers passes (an hour of strings is never left out), drops its failing samples, and the
+// others leave out the hours where the lead has no sample left: no row of those hours could pass.
 Status SourceReader::ReadJoined(const Vin& vin, std::int64_t from, std::int64_t to) {
   buffers_.resize(source_.signals.size());
+  const bool prefilter = !source_.prefilter.empty();
+  const std::size_t lead = prefilter ? source_.prefilter[0].signal : 0;
+  const StoreView::HourSkip dead = [this](std::int64_t hour, bool numeric) {
+    return numeric && Contains(dead_hours_, hour);
+  };
+  const StoreView::HourSkip unused = [this](std::int64_t hour, bool) {
+    return !Contains(live_hours_, hour);
+  };
+  if (prefilter) {
+    CANVOY_RETURN_IF_ERROR(FindDeadHours(vin, lead, from, to));
+    if (control_.stopped()) return OkStatus();
+  }
   std::int64_t start = from;
   for (;;) {
-    CANVOY_ASSIGN_OR_RETURN(auto next, Buffer(vin, 0, start, to, kJoinWindow));
+    CANVOY_ASSIGN_OR_RETURN(auto next,
+                            Buffer(vin, lead, start, to, kJoinWindow, prefilter ? &dead : nullptr));
     if (control_.stopped()) return OkStatus();
-    if (buffers_[0].t.empty() && !next) return OkStatus();
+    if (buffers_[lead].t.empty() && !next) return OkStatus();
     const std::int64_t end = next.value_or(to);
-    for (std::size_t k = 1; k < source_.signals.size(); ++k) {
-      CANVOY_RETURN_IF_ERROR(Buffer(vin, k, start, end, 0));
+    live_hours_.clear();
+    for (const SourcePredicate& p : source_.prefilter) {
+      if (p.signal == lead) DropFailing(buffers_[lead].t, buffers_[lead].values, p);
+    }
+    for (const std::int64_t t : buffers_[lead].t) {
+      const std::int64_t hour = FloorTo(t, kHourUs);
+      if (live_hours_.empty() || live_hours_.back() != hour) live_hours_.push_back(hour);
+    }
+    for (std::size_t k = 0; k < source_.signals.size(); ++k) {
+      if (k == lead) continue;
+      CANVOY_RETURN_IF_ERROR(Buffer(vin, k, start, end, 0, prefilter ? &unused : nullptr));
       if (control_.stopped()) return OkStatus();
     }
     for (const SourcePredicate& p : source_.prefilter) {
-      DropFailing(buffers_[p.signal].t, buffers_[p.signal].values, p);
+      if (p.signal != lead) DropFailing(buffers_[p.signal].t, buffers_[p.signal].values, p);
     }
     Join();
     CANVOY_RETURN_IF_ERROR(Flush());

@@ -33,8 +33,13 @@ class SourceReader {
   Status ScanRollups(const Vin& vin, RollupWidth width, std::int64_t from, std::int64_t to);
   // Samples of one signal in [from, to) into buffer `k`; when `window` is non-zero, stops after
   // about that many and returns the timestamp where the next window starts.
+  // `skip`, when set, names hours the scan may leave out (StoreView::ScanSampleRunsSkipping).
   Result<std::optional<std::int64_t>> Buffer(const Vin& vin, std::size_t k, std::int64_t from,
-                                             std::int64_t to, std::size_t window);
+                                             std::int64_t to, std::size_t window,
+                                             const StoreView::HourSkip* skip = nullptr);
+  // The hours in [from, to) whose rollups show that no number of the lead signal passes the
+  // first prefilter predicate on it, into dead_hours_.
+  Status FindDeadHours(const Vin& vin, std::size_t lead, std::int64_t from, std::int64_t to);
   void Join();
   void JoinTwo();
   void JoinMany();
@@ -55,6 +60,8 @@ class SourceReader {
   std::vector<Buffered> buffers_;                   // by signal
   std::vector<std::size_t> at_;                     // join positions, by signal
   std::vector<std::vector<std::uint32_t>> joined_;  // rows of the window's join, by signal
+  std::vector<std::int64_t> dead_hours_;            // prefilter: see FindDeadHours; sorted
+  std::vector<std::int64_t> live_hours_;  // prefilter: hours of the lead's samples left; sorted
 };
 
 }  // namespace canvoy::fleet_store::query

@@ -114,39 +114,25 @@ class RocksStoreView final : public StoreView {
                          std::int64_t to_us,
                          const std::function<bool(std::span<const Sample>)>& fn) const override {
     std::vector<Sample> samples;
-    return ForEachBlock(vin, signal, from_us, to_us, [&](std::string_view block) -> Result<bool> {
+    return ForEachBlock(vin, signal, from_us, to_us,
+                        [&](std::string_view, std::string_view block) -> Result<bool> {
       samples.clear();
       CANVOY_RETURN_IF_ERROR(DecodeBlockRange(block, from_us, to_us, &samples));
       return samples.empty() || fn(samples);
     });
   }
 
-  // A block at a time, as columns where the block allows (DecodeBlockColumns).
   Status ScanSampleRuns(const Vin& vin, std::string_view signal, std::int64_t from_us,
                         std::int64_t to_us,
                         const std::function<bool(const SampleRun&)>& fn) const override {
-    std::vector<std::int64_t> t;
-    std::vector<double> num;
-    std::vector<std::uint64_t> bits;
-    std::vector<Sample> samples;
-    return ForEachBlock(vin, signal, from_us, to_us, [&](std::string_view block) -> Result<bool> {
-      t.clear();
-      num.clear();
-      bits.clear();
-      CANVOY_ASSIGN_OR_RETURN(auto type, DecodeBlockColumns(block, from_us, to_us, {&t, &num, &bits}));
-      SampleRun run;
-      if (type) {
-        run.type = *type;
-        run.t = t;
-        run.num = num;
-        run.bits = bits;
-      } else {
-        samples.clear();
-        CANVOY_RETURN_IF_ERROR(DecodeBlockRange(block, from_us, to_us, &samples));
-        run.samples = samples;
-      }
-      return run.size() == 0 || fn(run);
-    });
+    return ScanRuns(vin, signal, from_us, to_us, nullptr, fn);
+  }
+
+  // A block is an hour: `skip` is asked about each block before it is decoded.
+  Status ScanSampleRunsSkipping(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                                std::int64_t to_us, const HourSkip& skip,
+                                const std::function<bool(const SampleRun&)>& fn) const override {
+    return ScanRuns(vin, signal, from_us, to_us, &skip, fn);
   }
 
   Status ScanRollups(
@@ -189,12 +175,49 @@ class RocksStoreView final : public StoreView {
   }
 
  private:
+  // A block at a time, as columns where the block allows (DecodeBlockColumns); with `skip`, a
+  // block it names is not decoded.
+  Status ScanRuns(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                  std::int64_t to_us, const HourSkip* skip,
+                  const std::function<bool(const SampleRun&)>& fn) const {
+    std::vector<std::int64_t> t;
+    std::vector<double> num;
+    std::vector<std::uint64_t> bits;
+    std::vector<Sample> samples;
+    return ForEachBlock(vin, signal, from_us, to_us, [&](std::string_view key,
+                                                         std::string_view block) -> Result<bool> {
+      if (skip != nullptr) {
+        const auto hour = SeriesKeyStart(key);
+        if (!hour) return Error(Errc::kStorage, "history: corrupt key '" + ToHex(key) + "'");
+        CANVOY_ASSIGN_OR_RETURN(const bool numeric, BlockIsNumeric(block));
+        if ((*skip)(*hour, numeric)) return true;
+      }
+      t.clear();
+      num.clear();
+      bits.clear();
+      CANVOY_ASSIGN_OR_RETURN(auto type, DecodeBlockColumns(block, from_us, to_us, {&t, &num, &bits}));
+      SampleRun run;
+      if (type) {
+        run.type = *type;
+        run.t = t;
+        run.num = num;
+        run.bits = bits;
+      } else {
+        samples.clear();
+        CANVOY_RETURN_IF_ERROR(DecodeBlockRange(block, from_us, to_us, &samples));
+        run.samples = samples;
+      }
+      return run.size() == 0 || fn(run);
+    });
+  }
+
   // Raises from_us to the retention cutoff (the caller's fn reads the raised value), then calls
   // fn with each history block of the signal that may hold samples in [from_us, to_us), in time
   // order, until it returns false or an error.
   Status ForEachBlock(const Vin& vin, std::string_view signal, std::int64_t& from_us,
                       std::int64_t to_us,
-                      const std::function<Result<bool>(std::string_view)>& fn) const {
+                      const std::function<Result<bool>(std::string_view key,
+                                                       std::string_view block)>& fn) const {
     from_us = std::max(from_us, Cutoff(retention_.history));
     if (from_us >= to_us) return OkStatus();
     const std::string upper_key = SeriesKey(vin, signal, to_us);
@@ -204,7 +227,7 @@ class RocksStoreView final : public StoreView {
     auto it = db_.NewIterator(Cf::kHistory, options);
     for (it->Seek(SeriesKey(vin, signal, FloorTo(from_us, kHistoryBucketUs))); it->Valid();
          it->Next()) {
-      auto more = fn(View(it->value()));
+      auto more = fn(View(it->key()), View(it->value()));
       if (!more)
         return more.error().WithContext("history '" + vin.str() + "' '" + std::string(signal) + "'");
       if (!more.value()) return OkStatus();

@@ -85,6 +85,19 @@ class StoreView {
     });
   }
 
+  // Whether a scan may leave out the hour of samples that starts at `hour_start_us` (a multiple
+  // of 3600 s); `numeric` says that every sample of that hour is a bool, integer or double.
+  using HourSkip = std::function<bool(std::int64_t hour_start_us, bool numeric)>;
+  // ScanSampleRuns for readers that know hours whose samples cannot matter to them: the view may
+  // ask `skip` about each hour before decoding it and then leave the hour out. Asking is optional,
+  // so a reader must get the same answer with every hour passed; the default passes every hour.
+  virtual Status ScanSampleRunsSkipping(const Vin& vin, std::string_view signal,
+                                        std::int64_t from_us, std::int64_t to_us,
+                                        const HourSkip& skip,
+                                        const std::function<bool(const SampleRun&)>& fn) const {
+    (void)skip;
+    return ScanSampleRuns(vin, signal, from_us, to_us, fn);
+  }
   // Rollups of the minutes (or hours) whose start lies in [from_us, to_us), in time order; a
   // bucket without numeric samples is skipped. `bucket_start_us` is a multiple of 60 s (3600 s).
   virtual Status ScanRollups(
