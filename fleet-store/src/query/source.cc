@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <span>
 
 namespace canvoy::fleet_store::query {
@@ -374,9 +375,14 @@ Status SourceReader::ReadJoined(const Vin& vin, std::int64_t from, std::int64_t 
     for (const SourcePredicate& p : source_.prefilter) {
       if (p.signal == lead) DropFailing(buffers_[lead].t, buffers_[lead].values, p);
     }
+    std::int64_t hour_end = 0;  // of the last hour taken: times are sorted, so one test each
     for (const std::int64_t t : buffers_[lead].t) {
+      if (!live_hours_.empty() && t < hour_end) continue;
       const std::int64_t hour = FloorTo(t, kHourUs);
       if (live_hours_.empty() || live_hours_.back() != hour) live_hours_.push_back(hour);
+      hour_end = hour > std::numeric_limits<std::int64_t>::max() - kHourUs
+                     ? std::numeric_limits<std::int64_t>::max()
+                     : hour + kHourUs;
     }
     for (std::size_t k = 0; k < source_.signals.size(); ++k) {
       if (k == lead) continue;
