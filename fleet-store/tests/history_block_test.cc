@@ -14,6 +14,7 @@
 #include <limits>
 #include <random>
 
+#include "sample_testing.h"
 #include "test_support.h"
 
 namespace canvoy::fleet_store::storage {
@@ -22,35 +23,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
-constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-constexpr std::uint64_t kUMax = std::numeric_limits<std::uint64_t>::max();
-constexpr std::int64_t kT0 = 1'700'000'000'000'000;  // microseconds
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-double Bits(std::uint64_t bits) { return std::bit_cast<double>(bits); }
-
-// Equal timestamps and values, doubles bit for bit (so NaN equals the same NaN).
-bool Same(const Sample& a, const Sample& b) {
-  if (a.timestamp_us != b.timestamp_us || a.value.index() != b.value.index()) return false;
-  if (const double* d = std::get_if<double>(&a.value))
-    return std::bit_cast<std::uint64_t>(*d) ==
-           std::bit_cast<std::uint64_t>(std::get<double>(b.value));
-  return a.value == b.value;
-}
-
-void ExpectSame(const std::vector<Sample>& actual, const std::vector<Sample>& expected) {
-  ASSERT_EQ(actual.size(), expected.size());
-  for (std::size_t i = 0; i < actual.size(); ++i) {
-    if (!Same(actual[i], expected[i]))
-      FAIL() << "sample " << i << " at t=" << expected[i].timestamp_us;
-  }
-}
-
-std::vector<Sample> Canonical(std::vector<Sample> samples) {
-  std::sort(samples.begin(), samples.end(), CanonicalLess);
-  return samples;
-}
+using namespace testing_samples;
 
 std::vector<Sample> Decoded(std::string_view block) {
   std::vector<Sample> out;
