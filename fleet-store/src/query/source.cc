@@ -9,7 +9,7 @@
 namespace canvoy::fleet_store::query {
 namespace {
 
-constexpr std::size_t kChunkRows = 4096;   // rows pushed into the pipeline at once
+constexpr std::size_t kChunkRows = 4096;      // rows pushed into the pipeline at once
 constexpr std::size_t kJoinWindow = 1 << 16;  // samples of the first signal per join window
 constexpr std::int64_t kMinuteUs = 60'000'000;
 constexpr std::int64_t kHourUs = 3'600'000'000;
@@ -90,7 +90,8 @@ void DropFailing(std::vector<std::int64_t>& t, Column& c, double number) {
   std::uint64_t* bits = exact ? c.bits.data() : nullptr;
   std::size_t out = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    const bool tied = (i > 0 && times[i - 1] == times[i]) || (i + 1 < n && times[i + 1] == times[i]);
+    const bool tied =
+        (i > 0 && times[i - 1] == times[i]) || (i + 1 < n && times[i + 1] == times[i]);
     const bool keep = tied || Passes(kOp, num[i], number);
     times[out] = times[i];
     num[out] = num[i];
@@ -209,22 +210,22 @@ Result<std::optional<std::int64_t>> SourceReader::Buffer(const Vin& vin, std::si
   std::optional<std::int64_t> next;
   std::optional<std::int64_t> last;  // of the samples taken, values or not
   const auto take = [&](const SampleRun& run) {
-        const std::size_t n = run.size();
-        const auto time = [&run](std::size_t i) {
-          return run.columns() ? run.t[i] : run.samples[i].timestamp_us;
-        };
-        // A window ends between two timestamps, never inside a run of equal ones.
-        std::size_t cut = n;
-        if (window != 0) {
-          cut = buffer.t.size() >= window ? 0 : std::min(n, window - buffer.t.size());
-          while (cut < n && (cut > 0 ? time(cut) == time(cut - 1) : last == time(0))) ++cut;
-        }
-        if (!control_.CountSamples(cut)) return false;
-        AppendRun(run, 0, cut, buffer.t, buffer.values);
-        if (cut > 0) last = time(cut - 1);
-        if (cut == n) return true;
-        next = time(cut);
-        return false;
+    const std::size_t n = run.size();
+    const auto time = [&run](std::size_t i) {
+      return run.columns() ? run.t[i] : run.samples[i].timestamp_us;
+    };
+    // A window ends between two timestamps, never inside a run of equal ones.
+    std::size_t cut = n;
+    if (window != 0) {
+      cut = buffer.t.size() >= window ? 0 : std::min(n, window - buffer.t.size());
+      while (cut < n && (cut > 0 ? time(cut) == time(cut - 1) : last == time(0))) ++cut;
+    }
+    if (!control_.CountSamples(cut)) return false;
+    AppendRun(run, 0, cut, buffer.t, buffer.values);
+    if (cut > 0) last = time(cut - 1);
+    if (cut == n) return true;
+    next = time(cut);
+    return false;
   };
   const std::string& signal = source_.signals[k];
   CANVOY_RETURN_IF_ERROR(skip != nullptr
