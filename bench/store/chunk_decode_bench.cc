@@ -1,8 +1,9 @@
 // Decoding history chunks, version 1 (bit-serial, EncodeChunkV1) against version 2 (packed,
-// EncodeChunk), on a decimal-noisy double signal: a temperature with one decimal digit every 10 s,
-// a few readings missing. Decodes one whole chunk per iteration with DecodeBlockColumns (the
-// query path) or DecodeBlock (samples), on one core. Reports ns per sample and bytes per sample;
-// asserts nothing.
+// EncodeChunkV2) and version 3 (packed with a timestamp unit, EncodeChunk), on a decimal-noisy
+// double signal: a temperature with one decimal digit every 10 s, 1 reading in 100 missing (as
+// CAN-derived signals resampled) or 1 in 8 (as TSBS's trucks). Decodes one whole chunk per
+// iteration with DecodeBlockColumns (the query path) or DecodeBlock (samples), on one core.
+// Reports ns per sample and bytes per sample; asserts nothing.
 //
 //   canvoy_chunk_decode_bench --benchmark_repetitions=15 --benchmark_report_aggregates_only
 //       --benchmark_enable_random_interleaving   (on shared machines: compare the medians)
@@ -25,23 +26,32 @@ constexpr std::int64_t kT0 = 1'700'000'000'000'000;  // microseconds
 constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 
-// n samples every 10 s (about 1 in 100 missing) of 21.5 C wandering by up to 0.3 C a step.
-std::vector<Sample> DecimalNoisy(std::size_t n) {
+// n samples every 10 s (about 1 in `missing` missing) of 21.5 C wandering by up to 0.3 C a step.
+std::vector<Sample> DecimalNoisy(std::size_t n, unsigned missing) {
   std::mt19937_64 rng(42);
   std::vector<Sample> samples;
   std::int64_t t = kT0, tenths = 215;
   while (samples.size() < n) {
     t += 10'000'000;
-    if (rng() % 100 == 0) continue;
+    if (rng() % missing == 0) continue;
     tenths += static_cast<std::int64_t>(rng() % 7) - 3;
     samples.push_back({t, static_cast<double>(tenths) / 10.0});
   }
   return samples;
 }
 
-std::string Block(std::size_t n, bool v1) {
-  const auto samples = DecimalNoisy(n);
-  return v1 ? storage::EncodeChunkV1(samples) : storage::EncodeChunk(samples);
+// Args: samples, version (1, 2 or 3), 1 in how many readings missing.
+std::string Block(const benchmark::State& state) {
+  const auto samples =
+      DecimalNoisy(static_cast<std::size_t>(state.range(0)), static_cast<unsigned>(state.range(2)));
+  switch (state.range(1)) {
+    case 1:
+      return storage::EncodeChunkV1(samples);
+    case 2:
+      return storage::EncodeChunkV2(samples);
+    default:
+      return storage::EncodeChunk(samples);
+  }
 }
 
 // CPU seconds per sample (printed with an SI prefix: "2.1n" is 2.1 ns) and bytes per sample.
@@ -53,10 +63,9 @@ void Counters(benchmark::State& state, std::size_t n, std::size_t bytes) {
   state.counters["bytes_per_sample"] = static_cast<double>(bytes) / static_cast<double>(n);
 }
 
-// Args: samples, version (1 or 2).
 void BM_DecodeColumns(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  const std::string block = Block(n, state.range(1) == 1);
+  const std::string block = Block(state);
   std::vector<std::int64_t> t;
   std::vector<double> num;
   std::vector<std::uint64_t> bits;
@@ -77,7 +86,7 @@ void BM_DecodeColumns(benchmark::State& state) {
 
 void BM_DecodeSamples(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  const std::string block = Block(n, state.range(1) == 1);
+  const std::string block = Block(state);
   std::vector<Sample> out;
   for (auto _ : state) {
     out.clear();
@@ -91,8 +100,12 @@ void BM_DecodeSamples(benchmark::State& state) {
   Counters(state, n, block.size());
 }
 
-BENCHMARK(BM_DecodeColumns)->ArgNames({"samples", "version"})->ArgsProduct({{360, 36'000}, {1, 2}});
-BENCHMARK(BM_DecodeSamples)->ArgNames({"samples", "version"})->ArgsProduct({{360, 36'000}, {1, 2}});
+BENCHMARK(BM_DecodeColumns)
+    ->ArgNames({"samples", "version", "missing"})
+    ->ArgsProduct({{360, 36'000}, {1, 2, 3}, {100, 8}});
+BENCHMARK(BM_DecodeSamples)
+    ->ArgNames({"samples", "version", "missing"})
+    ->ArgsProduct({{360, 36'000}, {1, 2, 3}, {100, 8}});
 
 }  // namespace
 

@@ -14,6 +14,7 @@
 #include <span>
 #include <utility>
 
+#include "packed_layout_testing.h"
 #include "sample_testing.h"
 #include "storage/history_block.h"
 
@@ -23,136 +24,25 @@ namespace {
 using ::testing::StartsWith;
 
 using namespace testing_samples;
+using namespace testing_packed;
 constexpr std::int64_t k10s = 10'000'000;
 
-// DecodeBlockColumns' outcome, doubles as their bits.
-struct Columns {
-  std::string error;  // empty when it succeeded
-  std::optional<std::uint8_t> type;
-  std::vector<std::int64_t> t;
-  std::vector<std::uint64_t> num_bits, exact;
-  bool operator==(const Columns&) const = default;
-};
-
-Columns ColumnsOf(std::string_view block, std::int64_t from_us, std::int64_t to_us) {
-  Columns c;
-  std::vector<double> num;
-  const auto type = DecodeBlockColumns(block, from_us, to_us, {&c.t, &num, &c.exact});
-  if (type) c.type = type.value();
-  if (!type) c.error = type.error().message();
-  for (const double d : num) c.num_bits.push_back(std::bit_cast<std::uint64_t>(d));
-  return c;
-}
-
-std::vector<Sample> Decoded(std::string_view block) {
-  std::vector<Sample> out;
-  const auto status = DecodeBlock(block, &out);
-  EXPECT_TRUE(status) << status.error().ToString();
-  return out;
-}
-
-// ---- the layout, written again from history_block.h alone ------------------------------------
-
-std::string Varint(std::uint64_t v) {
-  std::string out;
-  for (; v >= 0x80; v >>= 7) out.push_back(static_cast<char>((v & 0x7F) | 0x80));
-  out.push_back(static_cast<char>(v));
-  return out;
-}
-
-// A group of width w: the low bits bit by bit, then (index, high bits) exceptions.
-std::string Group(unsigned w, const std::vector<std::uint64_t>& low,
-                  const std::vector<std::pair<unsigned, std::uint64_t>>& exceptions = {}) {
-  std::string out = {static_cast<char>(w), static_cast<char>(exceptions.size())};
-  std::string packed((low.size() * w + 7) / 8, '\0');
-  for (std::size_t j = 0; j < low.size(); ++j) {
-    for (unsigned b = 0; b < w; ++b) {
-      const std::size_t bit = j * w + b;
-      if ((low[j] >> b) & 1) packed[bit / 8] = static_cast<char>(packed[bit / 8] | 1 << (bit % 8));
-    }
-  }
-  out += packed;
-  for (const auto& [index, high] : exceptions) out += static_cast<char>(index) + Varint(high);
-  return out;
-}
-
-std::string Chunk(std::uint8_t type, std::uint64_t count, std::int64_t first, std::uint64_t span,
-                  const std::string& times, const std::string& values) {
-  std::string body;
-  for (int shift = 56; shift >= 0; shift -= 8)
-    body.push_back(static_cast<char>(static_cast<std::uint64_t>(first) >> shift));
-  body += Varint(span) + Varint(times.size()) + times + values;
-  return std::string{2, static_cast<char>(type)} + Varint(count) + Varint(body.size()) + body;
-}
-
-// What a chunk holds, and per section each group's width and exception count.
-struct Layout {
-  int type = 0, scheme = -1, exponent = -1;
-  std::uint64_t span = 0;
-  std::int64_t first = 0;
-  std::string time_bytes, value_bytes;  // the sections
-  std::vector<std::pair<unsigned, unsigned>> times, values;
-};
-
-Layout Parse(std::string_view chunk) {
-  std::size_t pos = 0;
-  const auto byte = [&] { return static_cast<unsigned char>(chunk.at(pos++)); };
-  const auto varint = [&] {
-    std::uint64_t v = 0;
-    for (unsigned shift = 0;; shift += 7) {
-      const unsigned b = byte();
-      v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-      if ((b & 0x80) == 0) return v;
-    }
-  };
-  Layout layout;
-  EXPECT_EQ(byte(), 2);  // the version
-  const int type = layout.type = byte();
-  const std::uint64_t count = varint();
-  varint();  // body length
-  std::uint64_t first = 0;
-  for (int i = 0; i < 8; ++i) first = first << 8 | byte();
-  layout.first = static_cast<std::int64_t>(first);
-  layout.span = varint();
-  const std::size_t values_at = varint() + pos;
-  layout.time_bytes = chunk.substr(pos, values_at - pos);
-  layout.value_bytes = chunk.substr(values_at);
-  const auto groups = [&](std::vector<std::pair<unsigned, unsigned>>& out, bool shifts) {
-    for (std::uint64_t left = count; left > 0;) {
-      const std::uint64_t g = std::min<std::uint64_t>(left, 64);
-      if (shifts) byte();
-      const unsigned w = byte(), x = byte();
-      out.emplace_back(w, x);
-      pos += (g * w + 7) / 8;
-      for (unsigned k = 0; k < x; ++k) {
-        byte();
-        varint();
-      }
-      left -= g;
-    }
-  };
-  groups(layout.times, false);
-  EXPECT_EQ(pos, values_at);
-  if (type == 3) {
-    layout.scheme = byte();
-    if (layout.scheme == 0) layout.exponent = byte();
-  }
-  groups(layout.values, layout.scheme == 1);
-  EXPECT_EQ(pos, chunk.size());
-  return layout;
-}
-
 TEST(PackedChunkTest, EncodesTheDocumentedLayout) {
-  // t 100, 110, 120: residuals 0, zigzag(10) = 20, 0; width 0 (2 bytes) wins the tie with 5.
-  const std::string times = Group(0, {0, 0, 0}, {{1, 20}});
+  // t 100, 110, 121 (gaps 10 and 11: unit 1): residuals 0, zigzag(10) = 20, zigzag(1) = 2 at
+  // width 5 (2 bytes; width 0 would take 4 in exceptions).
+  const std::string times = Group(5, {0, 20, 2});
   // int64 5, 3, 3: residuals zigzag(5) = 10, zigzag(-2) = 3, 0 at width 4.
   EXPECT_EQ(EncodeChunk(std::vector<Sample>{
+                {100, std::int64_t{5}}, {110, std::int64_t{3}}, {121, std::int64_t{3}}}),
+            Chunk(1, 3, 100, 21, times, Group(4, {10, 3, 0})));
+  // Version 3: t 100, 110, 120 have the unit 10, residuals 0, zigzag(1) = 2, 0 at width 2.
+  EXPECT_EQ(EncodeChunk(std::vector<Sample>{
                 {100, std::int64_t{5}}, {110, std::int64_t{3}}, {120, std::int64_t{3}}}),
-            Chunk(1, 3, 100, 20, times, Group(4, {10, 3, 0})));
+            Chunk(1, 3, 100, 20, Group(2, {0, 2, 0}), Group(4, {10, 3, 0}), 10));
   // Decimal doubles: 13.7 and 0.1 are n / 10 for n = 137, 1: residuals 274, 271 at width 9.
   EXPECT_EQ(EncodeChunk(std::vector<Sample>{{0, 13.7}, {10, 0.1}}),
-            Chunk(3, 2, 0, 10, Group(0, {0, 0}, {{1, 20}}),
-                  std::string("\0\1", 2) + Group(9, {274, 271})));
+            Chunk(3, 2, 0, 10, Group(2, {0, 2}), std::string("\0\1", 2) + Group(9, {274, 271}),
+                  10));
   // -0.0 is no decimal: xor scheme, group shift 63, residual 1 at width 1.
   EXPECT_EQ(EncodeChunk(std::vector<Sample>{{kMin, -0.0}}),
             Chunk(3, 1, kMin, 0, Group(0, {0}), std::string("\1\x3f") + Group(1, {1})));
@@ -212,11 +102,11 @@ std::vector<Sample> Samples(std::size_t type, std::size_t n, int time_pattern, i
   return samples;
 }
 
-// The chunk of `samples` is version 2 and decodes to them in canonical order, as samples and as
+// The chunk of `samples` is version 2 or 3 and decodes to them in canonical order, as samples and as
 // columns; encoding the decoded samples gives the same bytes.
 void ExpectRoundTrip(const std::vector<Sample>& samples) {
   const std::string chunk = EncodeChunk(samples);
-  ASSERT_EQ(chunk.at(0), '\2');
+  ASSERT_TRUE(chunk.at(0) == '\2' || chunk.at(0) == '\3');
   const auto decoded = Decoded(chunk);
   ExpectSame(decoded, Canonical(samples));
   EXPECT_EQ(EncodeChunk(decoded), chunk);
@@ -483,7 +373,8 @@ TEST(PackedChunkTest, SurvivesCutsAndFlippedBitsOfEveryByte) {
     const Layout layout = Parse(chunk);
     const std::string &times = layout.time_bytes, &values = layout.value_bytes;
     const auto rebuilt = [&](const std::string& t, const std::string& v) {
-      return Chunk(static_cast<std::uint8_t>(layout.type), n, layout.first, layout.span, t, v);
+      return Chunk(static_cast<std::uint8_t>(layout.type), n, layout.first, layout.span, t, v,
+                   layout.unit);
     };
     ASSERT_EQ(rebuilt(times, values), chunk);
     std::vector<Sample> out;

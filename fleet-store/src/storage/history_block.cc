@@ -198,7 +198,7 @@ struct ChunkView {
   std::size_t strings_at = 0;
   std::string_view stream;  // the bit stream
   std::size_t stream_at = 0;
-  packed::Sections packed;  // version 2
+  packed::Sections packed;  // versions 2 and 3
 };
 
 // Parses the header of the chunk at block[*offset] and moves *offset past the chunk.
@@ -210,11 +210,11 @@ Result<ChunkView> ParseChunk(std::string_view block, std::size_t* offset) {
   const auto version = r.Byte();
   const auto type = r.Byte();
   if (!type) return Corrupt("truncated chunk header", start);
-  if (*version != kChunkVersion && *version != packed::kVersion)
+  if (*version != kChunkVersion && !packed::IsPacked(*version))
     return Corrupt("unknown chunk version " + std::to_string(*version), start);
   if (*type >= kTypeCount) return Corrupt("unknown value type " + std::to_string(*type), start + 1);
-  if (*version == packed::kVersion && *type == kString)
-    return Corrupt("string chunk in version 2", start + 1);
+  if (packed::IsPacked(*version) && *type == kString)
+    return Corrupt("string chunk in version " + std::to_string(*version), start + 1);
   c.version = *version;
   c.type = *type;
   const std::size_t count_at = at();
@@ -240,8 +240,9 @@ Result<ChunkView> ParseChunk(std::string_view block, std::size_t* offset) {
   c.first_us = static_cast<std::int64_t>(*first);
   c.last_us = static_cast<std::int64_t>(*first + *span);
   if (c.last_us < c.first_us) return Corrupt("time span past the largest timestamp", span_at);
-  if (c.version == packed::kVersion) {
-    CANVOY_ASSIGN_OR_RETURN(c.packed, packed::ParseSections(c.type, c.count, b.rest(), body_pos()));
+  if (packed::IsPacked(c.version)) {
+    CANVOY_ASSIGN_OR_RETURN(c.packed,
+                            packed::ParseSections(c.version, c.type, c.count, b.rest(), body_pos()));
     return c;
   }
   if (c.type == kString) {
@@ -265,7 +266,7 @@ template <std::uint8_t K, class Decoder, class Emit>
 Status DecodeSamples(const ChunkView& c, Decoder dec, std::int64_t from_us, std::int64_t last_us,
                      Emit&& emit) {
   if constexpr (K != kString) {
-    if (c.version == packed::kVersion) {
+    if (packed::IsPacked(c.version)) {
       packed::GroupReader reader(c.type, c.count, c.first_us, c.last_us, c.packed);
       return packed::EmitSamples<typename Decoder::Value>(reader, from_us, last_us, emit);
     }
@@ -459,13 +460,15 @@ void EncodeTyped(std::size_t n, const At& at, std::string& out) {
   out.append(bits);
 }
 
-// Numeric chunks in version 2 unless v1; strings always in version 1.
+// Which chunk versions EncodeChunks writes for numbers (strings are always version 1).
+enum class Form { kCurrent, kNoUnit, kV1 };
+
 template <class At>
-void EncodeOneType(bool v1, std::size_t type, std::size_t n, const At& at, std::string& out) {
-  if (!v1 && type != kString) {
+void EncodeOneType(Form form, std::size_t type, std::size_t n, const At& at, std::string& out) {
+  if (form != Form::kV1 && type != kString) {
     std::vector<const Sample*> run(n);
     for (std::size_t i = 0; i < n; ++i) run[i] = &at(i);
-    return packed::AppendChunk(run, out);
+    return packed::AppendChunk(run, out, form == Form::kCurrent);
   }
   switch (type) {
     case kBool:
@@ -481,7 +484,7 @@ void EncodeOneType(bool v1, std::size_t type, std::size_t n, const At& at, std::
   }
 }
 
-std::string EncodeChunks(std::span<const Sample> samples, bool v1) {
+std::string EncodeChunks(std::span<const Sample> samples, Form form) {
   std::string out;
   if (samples.empty()) return out;
   out.reserve(samples.size() * 2 + 32);
@@ -490,7 +493,7 @@ std::string EncodeChunks(std::span<const Sample> samples, bool v1) {
                                     [type](const Sample& s) { return s.value.index() == type; });
   if (one_type && std::is_sorted(samples.begin(), samples.end(), CanonicalLess)) {
     EncodeOneType(
-        v1, type, samples.size(), [samples](std::size_t i) -> const Sample& { return samples[i]; },
+        form, type, samples.size(), [samples](std::size_t i) -> const Sample& { return samples[i]; },
         out);
     return out;
   }
@@ -507,7 +510,7 @@ std::string EncodeChunks(std::span<const Sample> samples, bool v1) {
     while (end < order.size() && order[end]->value.index() == run_type) ++end;
     const auto run = std::span(order).subspan(begin, end - begin);
     EncodeOneType(
-        v1, run_type, run.size(), [run](std::size_t i) -> const Sample& { return *run[i]; }, out);
+        form, run_type, run.size(), [run](std::size_t i) -> const Sample& { return *run[i]; }, out);
     begin = end;
   }
   return out;
@@ -532,9 +535,17 @@ bool CanonicalLess(const Sample& a, const Sample& b) {
   }
 }
 
-std::string EncodeChunk(std::span<const Sample> samples) { return EncodeChunks(samples, false); }
+std::string EncodeChunk(std::span<const Sample> samples) {
+  return EncodeChunks(samples, Form::kCurrent);
+}
 
-std::string EncodeChunkV1(std::span<const Sample> samples) { return EncodeChunks(samples, true); }
+std::string EncodeChunkV1(std::span<const Sample> samples) {
+  return EncodeChunks(samples, Form::kV1);
+}
+
+std::string EncodeChunkV2(std::span<const Sample> samples) {
+  return EncodeChunks(samples, Form::kNoUnit);
+}
 
 Status DecodeBlock(std::string_view block, std::vector<Sample>* out) {
   return DecodeInRange(block, kMinUs, kMaxUs, out);
@@ -551,6 +562,17 @@ Result<std::optional<std::uint8_t>> DecodeBlockColumns(std::string_view block,
                                                        SampleColumnsOut out) {
   if (to_us <= from_us) return std::optional<std::uint8_t>();
   const std::int64_t last_us = to_us - 1;
+  if (block.empty()) return std::optional<std::uint8_t>();
+  {  // The usual block, one chunk (merges and compactions fold a block into one): one parse.
+    std::size_t offset = 0;
+    CANVOY_ASSIGN_OR_RETURN(const ChunkView c, ParseChunk(block, &offset));
+    if (offset == block.size()) {
+      if (c.type == kString || c.last_us < from_us || c.first_us > last_us)
+        return std::optional<std::uint8_t>();
+      CANVOY_RETURN_IF_ERROR(DecodeChunkColumns(c, from_us, last_us, out));
+      return std::optional<std::uint8_t>(c.type);
+    }
+  }
   // Headers first: the chunks in range must be numeric, of one type, and follow each other in
   // time, so that appending them in block order is the canonical order.
   std::optional<std::uint8_t> type;

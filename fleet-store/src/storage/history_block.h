@@ -45,9 +45,19 @@
 // Decoders also reject a nonzero residual 0, a shift other than the one above, bool residuals
 // over 1, and a last timestamp other than the header's; e is not checked to be the smallest.
 //
+// Chunk, version 3: version 2 with a timestamp unit u, for timestamps at a coarser step than a
+// microsecond (readings every 10 s, some missing):
+//   u8 version (3) | u8 type | varint count | varint body length | body, the body being
+//   be64 first timestamp | varint span | varint u (>= 2) | then as version 2,
+// the timestamp residuals counting units: t = first, delta = 0, then per sample
+// delta += unzigzag(r), t += delta * u (mod 2^64). The encoder takes u = the greatest common
+// divisor of the gaps between consecutive timestamps, and writes version 2 when that is 1 (or
+// when there is no gap); u is not checked to be the greatest.
+//
 // Samples within a chunk are in canonical order (CanonicalLess); decoders reject other orders.
-// EncodeChunk writes version 2 for numeric chunks and version 1 for strings; blocks may mix
-// versions (stores written before version 2 hold version 1 chunks).
+// EncodeChunk writes version 2 or 3 for numeric chunks and version 1 for strings; blocks may mix
+// versions (stores written before version 2 hold version 1 chunks, and before version 3 no
+// version 3 chunks).
 #pragma once
 
 #include <cstddef>
@@ -81,6 +91,9 @@ std::string EncodeChunk(std::span<const Sample> samples);
 // EncodeChunk in version 1 for every type, as stores written before version 2 hold. Exists for
 // compatibility tests and benchmarks; the store itself always writes with EncodeChunk.
 std::string EncodeChunkV1(std::span<const Sample> samples);
+// EncodeChunk without the timestamp unit (version 2 where EncodeChunk writes 3), as stores
+// written before version 3 hold. For the same tests and benchmarks.
+std::string EncodeChunkV2(std::span<const Sample> samples);
 
 // Appends every sample of `block` to *out; the appended samples are in canonical order even when
 // the block has several chunks. A block may be empty. Corrupt or truncated input gives

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <optional>
 #include <utility>
 #include <variant>
@@ -200,7 +201,9 @@ using F64x2 = double __attribute__((vector_size(16)));
 
 // Decimal doubles of a group whose integers n all lie in [-2^51, 2^51), two at a time: such an
 // n converts exactly by adding it to the bits of 2^52 + 2^51 and subtracting that double (SSE2
-// has no int64-to-double conversion of its own), and divides two at a time.
+// has no int64-to-double conversion of its own), and divides two at a time. With e = 0
+// (kDivide false: integers, most signals with a bus factor of 1) the division by 1 is left out.
+template <bool kDivide>
 class DecimalPairs {
  public:
   DecimalPairs(std::uint64_t n, double scale) : carry_{n, n}, divisor_{scale, scale} {}
@@ -214,9 +217,8 @@ class DecimalPairs {
     d += U64x2{0, d[0]};
     const U64x2 n = carry_ + d;
     carry_ = U64x2{n[1], n[1]};
-    const F64x2 q =
-        (std::bit_cast<F64x2>(n + U64x2{kMagicBits, kMagicBits}) - F64x2{kMagic, kMagic}) /
-        divisor_;
+    F64x2 q = std::bit_cast<F64x2>(n + U64x2{kMagicBits, kMagicBits}) - F64x2{kMagic, kMagic};
+    if constexpr (kDivide) q /= divisor_;
     std::memcpy(raw, &q, sizeof q);
   }
 
@@ -226,8 +228,9 @@ class DecimalPairs {
 };
 
 // Decimal doubles from unpacked residuals r; v (the previous n) moves to the last n.
+template <bool kDivide>
 void SmallDecimals(const std::uint64_t* r, std::uint64_t& v, double scale, std::uint64_t* raw) {
-  DecimalPairs pairs(v, scale);
+  DecimalPairs<kDivide> pairs(v, scale);
   for (std::size_t i = 0; i < kGroupSize; i += 2) {
     U64x2 z;
     std::memcpy(&z, r + i, sizeof z);
@@ -237,9 +240,9 @@ void SmallDecimals(const std::uint64_t* r, std::uint64_t& v, double scale, std::
 }
 
 // SmallDecimals straight from a group of width W without exceptions: no residual is stored.
-template <unsigned W>
+template <unsigned W, bool kDivide>
 void PackedDecimals(const unsigned char* in, std::uint64_t& v, double scale, std::uint64_t* raw) {
-  DecimalPairs pairs(v, scale);
+  DecimalPairs<kDivide> pairs(v, scale);
   for (std::size_t block = 0; block < kGroupSize; block += 8, in += W) {
     [&]<unsigned... P>(std::integer_sequence<unsigned, P...>) {
       (pairs.Next(U64x2{Extract<W, 2 * P>(in), Extract<W, 2 * P + 1>(in)}, raw + block + 2 * P),
@@ -251,8 +254,9 @@ void PackedDecimals(const unsigned char* in, std::uint64_t& v, double scale, std
 }
 
 using PackedDecimalsFn = void (*)(const unsigned char*, std::uint64_t&, double, std::uint64_t*);
+template <bool kDivide>
 constexpr auto kPackedDecimals = []<unsigned... W>(std::integer_sequence<unsigned, W...>) {
-  return std::array<PackedDecimalsFn, sizeof...(W)>{&PackedDecimals<W>...};
+  return std::array<PackedDecimalsFn, sizeof...(W)>{&PackedDecimals<W, kDivide>...};
 }
 (std::make_integer_sequence<unsigned, kMaxFusedWidth + 1>());
 
@@ -301,7 +305,7 @@ Error Corrupt(std::string_view what, std::size_t at) {
                "history block: " + std::string(what) + " at byte " + std::to_string(at));
 }
 
-void AppendChunk(std::span<const Sample* const> samples, std::string& out) {
+void AppendChunk(std::span<const Sample* const> samples, std::string& out, bool unit_allowed) {
   const auto type = static_cast<std::uint8_t>(samples.front()->value.index());
   const std::size_t n = samples.size();
   // Values as raw 64-bit words: bools 0/1, integers' two's complement bits, doubles' bits.
@@ -323,11 +327,18 @@ void AppendChunk(std::span<const Sample* const> samples, std::string& out) {
         samples[i]->value);
   }
   std::string times, values;
+  // The timestamps' unit: the greatest common divisor of their gaps (sorted, so none is
+  // negative; 0 when all are equal).
+  std::uint64_t unit = 0;
+  for (std::size_t i = 1; i < n && unit != 1 && unit_allowed; ++i)
+    unit = std::gcd(unit, static_cast<std::uint64_t>(t[i]) - static_cast<std::uint64_t>(t[i - 1]));
+  if (unit == 0) unit = 1;
   std::uint64_t prev = static_cast<std::uint64_t>(t[0]), delta = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const auto ti = static_cast<std::uint64_t>(t[i]);
-    r[i] = ZigZag(ti - prev - delta);
-    delta = ti - prev;
+    const std::uint64_t d = (ti - prev) / unit;
+    r[i] = ZigZag(d - delta);
+    delta = d;
     prev = ti;
   }
   times.reserve(n / 2 + 16);
@@ -345,22 +356,29 @@ void AppendChunk(std::span<const Sample* const> samples, std::string& out) {
   }
   const auto first = static_cast<std::uint64_t>(t[0]);
   const std::uint64_t span = static_cast<std::uint64_t>(t[n - 1]) - first;
-  out.push_back(static_cast<char>(kVersion));
+  out.push_back(static_cast<char>(unit > 1 ? kVersionUnit : kVersion));
   out.push_back(static_cast<char>(type));
   AppendVarint(out, n);
-  AppendVarint(out,
-               8 + VarintLength(span) + VarintLength(times.size()) + times.size() + values.size());
+  AppendVarint(out, 8 + VarintLength(span) + (unit > 1 ? VarintLength(unit) : 0) +
+                        VarintLength(times.size()) + times.size() + values.size());
   AppendBe64(out, first);
   AppendVarint(out, span);
+  if (unit > 1) AppendVarint(out, unit);
   AppendLengthPrefixed(out, times);
   out.append(values);
 }
 
-Result<Sections> ParseSections(std::uint8_t type, std::uint64_t count, std::string_view rest,
-                               std::size_t at) {
+Result<Sections> ParseSections(std::uint8_t version, std::uint8_t type, std::uint64_t count,
+                               std::string_view rest, std::size_t at) {
   Reader r(rest);
   const auto pos = [&] { return at + rest.size() - r.rest().size(); };
   Sections s;
+  if (version == kVersionUnit) {
+    const auto unit = r.Varint();
+    if (!unit) return Corrupt("truncated timestamp unit", at);
+    if (*unit < 2) return Corrupt("timestamp unit below 2", at);
+    s.unit = *unit;
+  }
   const auto times = r.LengthPrefixed();
   if (!times) return Corrupt("truncated timestamp section", at);
   s.times = *times;
@@ -396,6 +414,7 @@ GroupReader::GroupReader(std::uint8_t type, std::uint64_t count, std::int64_t fi
       first_us_(first_us),
       last_us_(last_us),
       scale_(kPow10[std::min<unsigned>(s.exponent, kMaxExponent)]),
+      unit_(s.unit),
       times_{reinterpret_cast<const unsigned char*>(s.times.data()), s.times.size(), s.times_at},
       values_{reinterpret_cast<const unsigned char*>(s.values.data()), s.values.size(),
               s.values_at},
@@ -436,12 +455,16 @@ bool GroupReader::ReadGroup(Cursor& in, std::size_t g) {
     if (index < next_index) return Fail("exception indexes not increasing", at);
     next_index = index + 1;
     std::uint64_t high = 0;
-    for (unsigned shift = 0;; shift += 7) {
-      if (pos >= in.size || shift > 63) return Fail("truncated exception", at + 1);
-      const unsigned b = in.data[pos++];
-      if (shift == 63 && b > 1) return Fail("exception wider than 64 bits", at + 1);
-      high |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-      if ((b & 0x80) == 0) break;
+    if (pos < in.size && in.data[pos] < 0x80) {  // the usual one-byte varint
+      high = in.data[pos++];
+    } else {
+      for (unsigned shift = 0;; shift += 7) {
+        if (pos >= in.size || shift > 63) return Fail("truncated exception", at + 1);
+        const unsigned b = in.data[pos++];
+        if (shift == 63 && b > 1) return Fail("exception wider than 64 bits", at + 1);
+        high |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+        if ((b & 0x80) == 0) break;
+      }
     }
     if (high == 0) return Fail("zero exception", at + 1);
     const unsigned width = w + static_cast<unsigned>(std::bit_width(high));
@@ -476,7 +499,8 @@ bool GroupReader::DecodeValues(std::size_t g, std::uint64_t* r, std::uint64_t* r
   const bool small =
       kind_ == kDouble && group_.bits <= 45 && ((v ^ sign) - sign) < (std::uint64_t{1} << 50);
   if (small && g == kGroupSize && group_.exceptions == 0 && group_.width <= kMaxFusedWidth) {
-    kPackedDecimals[group_.width](group_.packed, prev_, scale_, raw);
+    (scale_ == 1 ? kPackedDecimals<false> : kPackedDecimals<true>)[group_.width](group_.packed,
+                                                                                prev_, scale_, raw);
     return true;
   }
   Residuals(g, r);
@@ -491,7 +515,11 @@ bool GroupReader::DecodeValues(std::size_t g, std::uint64_t* r, std::uint64_t* r
       break;
     case kDouble:
       if (small) {
-        SmallDecimals(r, v, scale_, raw);
+        if (scale_ == 1) {
+          SmallDecimals<false>(r, v, scale_, raw);
+        } else {
+          SmallDecimals<true>(r, v, scale_, raw);
+        }
         break;
       }
       // Residuals past g are zero, so n repeats there.
@@ -525,7 +553,8 @@ Result<std::size_t> GroupReader::Next(std::int64_t* t, std::uint64_t* raw) {
       (group_.width == 0 ? group_.exceptions > 0 && group_.index[0] == 0 : r[0] != 0))
     return Corrupt("first timestamp residual not zero", times_at);
   // Timestamps, noting whether they rise strictly (then values need no order check).
-  std::uint64_t time = t_, delta = t_delta_;
+  std::uint64_t time = t_, delta = t_delta_;  // delta counts units
+  const std::uint64_t unit = unit_;  // a local: the stores to t could alias a member
   std::int64_t prev = order_t_;
   unsigned not_rising = 0;
   if (group_.width == 0) {  // constant steps, the step changing only at the exceptions
@@ -533,13 +562,13 @@ Result<std::size_t> GroupReader::Next(std::int64_t* t, std::uint64_t* raw) {
     for (unsigned k = 0; k <= group_.exceptions; ++k) {
       const std::size_t end = k < group_.exceptions ? group_.index[k] : g;
       if (i < end) {
-        not_rising |= Steps(time, delta, prev, t + i, end - i);
+        not_rising |= Steps(time, delta * unit, prev, t + i, end - i);
         prev = t[end - 1];
         i = end;
       }
       if (i == g) break;
       delta += UnZigZag(group_.residual[k]);
-      time += delta;
+      time += delta * unit;
       not_rising |= static_cast<unsigned>(static_cast<std::int64_t>(time) <= prev);
       t[i++] = prev = static_cast<std::int64_t>(time);
     }
@@ -547,7 +576,7 @@ Result<std::size_t> GroupReader::Next(std::int64_t* t, std::uint64_t* raw) {
 #pragma GCC unroll 4
     for (std::size_t i = 0; i < g; ++i) {
       delta += UnZigZag(r[i]);
-      time += delta;
+      time += delta * unit;
       not_rising |= static_cast<unsigned>(static_cast<std::int64_t>(time) <= prev);
       t[i] = prev = static_cast<std::int64_t>(time);
     }

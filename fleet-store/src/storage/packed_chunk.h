@@ -19,6 +19,10 @@
 namespace canvoy::fleet_store::storage::packed {
 
 inline constexpr std::uint8_t kVersion = 2;
+// Version 2 with a timestamp unit: the body has a varint unit (>= 2) after the time span, every
+// timestamp is the first plus a multiple of it, and the timestamp residuals count units.
+inline constexpr std::uint8_t kVersionUnit = 3;
+inline bool IsPacked(std::uint8_t version) { return version == kVersion || version == kVersionUnit; }
 inline constexpr std::size_t kGroupSize = 64;
 // The value section's first byte in double chunks.
 enum : std::uint8_t { kDecimal = 0, kXor = 1 };
@@ -28,11 +32,13 @@ enum : std::uint8_t { kDecimal = 0, kXor = 1 };
 Error Corrupt(std::string_view what, std::size_t at);
 
 // Appends one version 2 chunk of `samples`: at least one, all bool, int64, uint64 or all
-// double, in canonical order.
-void AppendChunk(std::span<const Sample* const> samples, std::string& out);
+// double, in canonical order. When the gaps between the timestamps have a common divisor over 1
+// (readings every 10 s, say), the chunk is version 3 with that unit, unless `unit` is false.
+void AppendChunk(std::span<const Sample* const> samples, std::string& out, bool unit = true);
 
 // The sections of a version 2 body, with their offsets in the block (for error messages).
 struct Sections {
+  std::uint64_t unit = 1;  // version 3: the timestamp unit
   std::string_view times;
   std::size_t times_at = 0;
   std::string_view values;  // the value groups, after a double chunk's scheme bytes
@@ -41,11 +47,12 @@ struct Sections {
   std::uint8_t exponent = 0;       // decimal double chunks: e
 };
 
-// Parses what follows the time span in a version 2 body of `count` (>= 1) samples of `type`
-// (numeric), `rest` starting at block offset `at`. Checks only what is cheap: the section sizes
-// against the number of groups, the double scheme and exponent.
-[[nodiscard]] Result<Sections> ParseSections(std::uint8_t type, std::uint64_t count,
-                                             std::string_view rest, std::size_t at);
+// Parses what follows the time span in a version 2 or 3 body of `count` (>= 1) samples of
+// `type` (numeric), `rest` starting at block offset `at`. Checks only what is cheap: the unit,
+// the section sizes against the number of groups, the double scheme and exponent.
+[[nodiscard]] Result<Sections> ParseSections(std::uint8_t version, std::uint8_t type,
+                                             std::uint64_t count, std::string_view rest,
+                                             std::size_t at);
 
 // Decodes a version 2 chunk a group at a time; every group is checked whole (widths,
 // exceptions, value ranges, canonical order) before its samples are handed out. A reader is
@@ -85,6 +92,7 @@ class GroupReader {
   std::uint64_t remaining_;
   std::int64_t first_us_, last_us_;
   double scale_ = 1;  // decimal doubles: 10^e
+  std::uint64_t unit_;  // timestamps: t += delta * unit
   Cursor times_, values_;
   std::uint64_t t_, t_delta_ = 0, prev_ = 0;  // running timestamp, delta, value (or n)
   std::int64_t order_t_;                      // the previous sample, for the order check
