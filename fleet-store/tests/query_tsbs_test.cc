@@ -361,18 +361,20 @@ TEST_F(QueryTsbsTest, AvgDailyDrivingSession) {
   for (const auto* truck : Named()) {
     const auto buckets = TenMinuteAverages(*truck, "velocity", kMin, kMax, Identity);
     std::map<std::int64_t, std::pair<double, int>> days;  // by the run's start
-    std::optional<std::int64_t> run_start;
+    std::int64_t run_start = 0;
+    bool in_run = false;
     bool previous = false;
     bool first = true;
     for (const auto& [start, v] : buckets) {
       const bool now = v > 5;
       if (!first && !previous && now) {
         run_start = start;
-      } else if (run_start && !now) {
-        auto& [sum, n] = days[*run_start / kDay * kDay];
-        sum += static_cast<double>(start - *run_start);
+        in_run = true;
+      } else if (in_run && !now) {
+        auto& [sum, n] = days[run_start / kDay * kDay];
+        sum += static_cast<double>(start - run_start);
         ++n;
-        run_start.reset();
+        in_run = false;
       }
       previous = now;
       first = false;
