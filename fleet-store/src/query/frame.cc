@@ -1,5 +1,6 @@
 #include "query/frame.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -181,10 +182,10 @@ void Column::Gather(const Column& other, const std::vector<std::uint32_t>& rows)
   }
 }
 
-void Column::Compact(const std::vector<std::uint8_t>& keep) {
-  std::size_t out = 0;
+void Column::Compact(const std::vector<std::uint8_t>& keep, std::size_t from) {
+  std::size_t out = from;
   if (!str.empty()) {
-    for (std::size_t i = 0; i < keep.size(); ++i) {
+    for (std::size_t i = from; i < keep.size(); ++i) {
       if (!keep[i]) continue;
       num[out] = num[i];
       if (out != i) str[out] = std::move(str[i]);
@@ -195,7 +196,7 @@ void Column::Compact(const std::vector<std::uint8_t>& keep) {
     // Numbers: every row is written and the position advances by keep, without a branch.
     double* n = num.data();
     std::uint64_t* b = bits.empty() ? nullptr : bits.data();
-    for (std::size_t i = 0; i < keep.size(); ++i) {
+    for (std::size_t i = from; i < keep.size(); ++i) {
       n[out] = n[i];
       if (b != nullptr) b[out] = b[i];
       out += keep[i] != 0 ? 1 : 0;
@@ -206,14 +207,18 @@ void Column::Compact(const std::vector<std::uint8_t>& keep) {
 }
 
 void Frame::Compact(const std::vector<std::uint8_t>& keep) {
-  std::size_t out = 0;
+  // The leading rows kept stay where they are: nothing moves when every row is kept.
+  const auto first_dropped =
+      static_cast<std::size_t>(std::find(keep.begin(), keep.end(), 0) - keep.begin());
+  if (first_dropped == keep.size()) return;
+  std::size_t out = first_dropped;
   std::int64_t* times = t.data();
-  for (std::size_t i = 0; i < keep.size(); ++i) {
+  for (std::size_t i = first_dropped; i < keep.size(); ++i) {
     times[out] = times[i];
     out += keep[i] != 0 ? 1 : 0;
   }
   t.resize(out);
-  for (auto& c : columns) c.Compact(keep);
+  for (auto& c : columns) c.Compact(keep, first_dropped);
 }
 
 std::int64_t FloorTo(std::int64_t t, std::int64_t width) {

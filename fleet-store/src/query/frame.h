@@ -46,17 +46,21 @@ struct Column {
   void AppendFrom(const Column& other, std::size_t row);
   // Appends the rows `rows` of `other`, in that order.
   void Gather(const Column& other, const std::vector<std::uint32_t>& rows);
-  // Keeps the rows whose `keep` is true, in order.
-  void Compact(const std::vector<std::uint8_t>& keep);
+  // Keeps the rows whose `keep` is true, in order; rows before `from` are all kept.
+  void Compact(const std::vector<std::uint8_t>& keep, std::size_t from = 0);
 };
 
 // Rows of one vehicle in time order (t is non-decreasing), with columns by slot.
 struct Frame {
   std::vector<std::int64_t> t;
   std::vector<Column> columns;
+  // Set by the source when every row satisfies the first step, a filter, as
+  // SourcePlan::prefilter_complete allows; that filter passes the rows on as they are.
+  bool prefiltered = false;
 
   std::size_t size() const { return t.size(); }
   void Clear(std::size_t column_count) {
+    prefiltered = false;
     t.clear();
     columns.resize(column_count);
     for (auto& c : columns) c.Clear();

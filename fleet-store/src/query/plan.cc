@@ -184,18 +184,19 @@ Result<std::vector<NamedExpr>> ParseAggs(const json::value& v, const std::string
   return out;
 }
 
-// The conjuncts of `e` below node `index` that compare a source signal with a number.
-void CollectPredicates(const Expr& e, std::int32_t index, std::size_t signals,
+// The conjuncts of `e` below node `index` that compare a source signal with a number; true when
+// every conjunct is one.
+bool CollectPredicates(const Expr& e, std::int32_t index, std::size_t signals,
                        std::vector<SourcePredicate>& out) {
   const Node& n = e.nodes[static_cast<std::size_t>(index)];
   if (n.op == Op::kAnd) {
-    CollectPredicates(e, n.a, signals, out);
-    CollectPredicates(e, n.b, signals, out);
-    return;
+    const bool a = CollectPredicates(e, n.a, signals, out);
+    const bool b = CollectPredicates(e, n.b, signals, out);
+    return a && b;
   }
   if (n.op != Op::kLt && n.op != Op::kLe && n.op != Op::kGt && n.op != Op::kGe &&
       n.op != Op::kEq)
-    return;
+    return false;
   const Node& a = e.nodes[static_cast<std::size_t>(n.a)];
   const Node& b = e.nodes[static_cast<std::size_t>(n.b)];
   const auto is_signal = [signals](const Node& x) {
@@ -211,7 +212,10 @@ void CollectPredicates(const Expr& e, std::int32_t index, std::size_t signals,
     if (n.op == Op::kGt) flipped = Op::kLt;
     if (n.op == Op::kGe) flipped = Op::kLe;
     out.push_back({static_cast<std::size_t>(b.slot), flipped, a.number});
+  } else {
+    return false;
   }
+  return true;
 }
 
 Result<StepPlan> ParseStep(const json::value& v, const std::string& where,
@@ -423,7 +427,8 @@ Result<Plan> PlanFromJson(const json::value& document, const QueryLimits& limits
   if (plan.source.kind == SourcePlan::Kind::kSamples && plan.source.signals.size() > 1 &&
       !plan.steps.empty() && plan.steps[0].kind == StepPlan::Kind::kFilter) {
     const Expr& when = plan.steps[0].when;
-    CollectPredicates(when, when.root, plan.source.signals.size(), plan.source.prefilter);
+    plan.source.prefilter_complete =
+        CollectPredicates(when, when.root, plan.source.signals.size(), plan.source.prefilter);
   }
   plan.row_columns = columns;
   if (const auto* group = o.if_contains("group")) {

@@ -43,6 +43,9 @@ struct SourcePlan {
   std::int64_t to_us = std::numeric_limits<std::int64_t>::max();
   bool has_from = false;
   std::vector<SourcePredicate> prefilter;  // samples of several signals: see SourcePredicate
+  // The leading filter is exactly the conjunction of `prefilter`: rows the source built only of
+  // passing samples need no filtering (see Frame::prefiltered).
+  bool prefilter_complete = false;
 };
 
 struct NamedExpr {

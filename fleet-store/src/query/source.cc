@@ -80,27 +80,31 @@ bool Passes(Op op, double v, double number) {
 // Drops the numeric samples of one signal that fail `p` and share their timestamp with no other
 // sample of the signal: the join row at such a timestamp would hold that sample, and the filter
 // would drop the row. Samples with a tied timestamp stay, since dropping one of them would pair
-// the others with different samples of the other signals.
+// the others with different samples of the other signals. Returns whether every sample left
+// passes.
 template <Op kOp>
-void DropFailing(std::vector<std::int64_t>& t, Column& c, double number) {
+bool DropFailing(std::vector<std::int64_t>& t, Column& c, double number) {
   const std::size_t n = t.size();
   const bool exact = c.type == ColumnType::kInt64 || c.type == ColumnType::kUInt64;
   std::int64_t* times = t.data();
   double* num = c.num.data();
   std::uint64_t* bits = exact ? c.bits.data() : nullptr;
   std::size_t out = 0;
+  unsigned kept_failing = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const bool tied =
         (i > 0 && times[i - 1] == times[i]) || (i + 1 < n && times[i + 1] == times[i]);
-    const bool keep = tied || Passes(kOp, num[i], number);
+    const bool passes = Passes(kOp, num[i], number);
     times[out] = times[i];
     num[out] = num[i];
     if (bits != nullptr) bits[out] = bits[i];
-    out += keep ? 1 : 0;
+    out += (tied || passes) ? 1 : 0;
+    kept_failing |= static_cast<unsigned>(tied && !passes);
   }
   t.resize(out);
   c.num.resize(out);
   if (exact) c.bits.resize(out);
+  return kept_failing == 0;
 }
 
 // Whether no number in [min, max] satisfies `number op p.number`. Rollups hold integers as
@@ -125,8 +129,11 @@ bool Contains(const std::vector<std::int64_t>& sorted, std::int64_t v) {
   return std::binary_search(sorted.begin(), sorted.end(), v);
 }
 
-void DropFailing(std::vector<std::int64_t>& t, Column& c, const SourcePredicate& p) {
-  if (c.type == ColumnType::kNull || c.type == ColumnType::kString) return;
+// As above; a column of strings is left alone (false: the filter decides), and one of no values
+// has no row.
+bool DropFailing(std::vector<std::int64_t>& t, Column& c, const SourcePredicate& p) {
+  if (c.type == ColumnType::kNull) return true;
+  if (c.type == ColumnType::kString) return false;
   switch (p.op) {
     case Op::kLt:
       return DropFailing<Op::kLt>(t, c, p.number);
@@ -373,8 +380,9 @@ Status SourceReader::ReadJoined(const Vin& vin, std::int64_t from, std::int64_t 
     if (buffers_[lead].t.empty() && !next) return OkStatus();
     const std::int64_t end = next.value_or(to);
     live_hours_.clear();
+    bool exact = true;  // every sample left passes its predicates
     for (const SourcePredicate& p : source_.prefilter) {
-      if (p.signal == lead) DropFailing(buffers_[lead].t, buffers_[lead].values, p);
+      if (p.signal == lead) exact &= DropFailing(buffers_[lead].t, buffers_[lead].values, p);
     }
     std::int64_t hour_end = 0;  // of the last hour taken: times are sorted, so one test each
     for (const std::int64_t t : buffers_[lead].t) {
@@ -391,9 +399,11 @@ Status SourceReader::ReadJoined(const Vin& vin, std::int64_t from, std::int64_t 
       if (control_.stopped()) return OkStatus();
     }
     for (const SourcePredicate& p : source_.prefilter) {
-      if (p.signal != lead) DropFailing(buffers_[p.signal].t, buffers_[p.signal].values, p);
+      if (p.signal != lead)
+        exact &= DropFailing(buffers_[p.signal].t, buffers_[p.signal].values, p);
     }
     Join();
+    chunk_.prefiltered = prefilter && exact && source_.prefilter_complete;
     CANVOY_RETURN_IF_ERROR(Flush());
     if (!next || control_.stopped()) return OkStatus();
     start = *next;

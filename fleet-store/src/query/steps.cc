@@ -16,6 +16,10 @@ class FilterStep final : public FrameSink {
     return next_.Begin(vehicle);
   }
   Status Push(Frame& rows) override {
+    if (rows.prefiltered) {  // the source built the rows of passing samples only
+      rows.prefiltered = false;
+      return next_.Push(rows);
+    }
     Truth(when_.Evaluate(RowsOf(rows, vehicle_)), rows.size(), keep_);
     rows.Compact(keep_);
     return rows.size() == 0 ? OkStatus() : next_.Push(rows);
