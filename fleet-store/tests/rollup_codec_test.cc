@@ -209,6 +209,29 @@ TEST(RollupCodecTest, SlotsRoundTripExactly) {
         std::count_if(slots.begin(), slots.end(), [end](auto& s) { return s.first < end; }));
     EXPECT_EQ(prefix.size(), expected) << end;
   }
+  // A begin index steps over the slots before it; the ones after decode as before.
+  for (const std::uint32_t begin : {0u, 1u, 2u, 30u, 59u, 60u, 1000u}) {
+    for (const std::uint32_t end : {1u, 31u, 60u, 1001u}) {
+      std::vector<RollupSlot> middle;
+      ASSERT_TRUE(DecodeRollupSlots(bytes, &middle, end, begin)) << begin << " " << end;
+      std::vector<RollupSlot> expected;
+      for (const auto& slot : decoded) {
+        if (slot.first >= begin && slot.first < end) expected.push_back(slot);
+      }
+      ASSERT_EQ(middle.size(), expected.size()) << begin << " " << end;
+      for (std::size_t i = 0; i < middle.size(); ++i) {
+        EXPECT_EQ(middle[i].first, expected[i].first);
+        EXPECT_EQ(std::memcmp(&middle[i].second, &expected[i].second, sizeof(Rollup)), 0);
+      }
+    }
+  }
+  // Stepping over still checks: a value cut inside a slot before the begin index fails.
+  for (std::size_t size = 2; size + 1 < bytes.size(); size += 7) {
+    std::vector<RollupSlot> out;
+    EXPECT_FALSE(DecodeRollupSlots(std::string_view(bytes).substr(0, size), &out, UINT64_MAX,
+                                   UINT64_MAX))
+        << size;
+  }
   std::vector<RollupSlot> none;
   ASSERT_TRUE(DecodeRollupSlots(EncodeRollupSlots({}), &none));
   EXPECT_TRUE(none.empty());

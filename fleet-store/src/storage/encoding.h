@@ -34,6 +34,12 @@ class Reader {
     in_.remove_prefix(4);
     return v;
   }
+  // Steps over n bytes; false (moving nothing) when fewer are left.
+  bool Skip(std::size_t n) {
+    if (in_.size() < n) return false;
+    in_.remove_prefix(n);
+    return true;
+  }
   std::optional<std::uint64_t> Be64() {
     if (in_.size() < 8) return std::nullopt;
     std::uint64_t v = 0;

@@ -182,7 +182,7 @@ std::string EncodeRollupSlots(std::span<const RollupSlot> slots) {
 }
 
 Status DecodeRollupSlots(std::string_view bytes, std::vector<RollupSlot>* out,
-                         std::uint64_t end_index) {
+                         std::uint64_t end_index, std::uint64_t begin_index) {
   Reader reader(bytes);
   const auto at = [&] { return bytes.size() - reader.rest().size(); };
   const auto version = reader.Byte();
@@ -217,6 +217,14 @@ Status DecodeRollupSlots(std::string_view bytes, std::vector<RollupSlot>* out,
     next_index = std::uint64_t{index} + 1;
     const auto n = reader.Varint();
     if (!n) return Corrupt("truncated slot", slot_at);
+    if (index < begin_index) {  // only its timestamps, the base of the next slot's
+      if (!reader.Skip(*n == 0 ? 8 : 40)) return Corrupt("truncated slot", slot_at);
+      const auto first_us = timestamp(base);
+      const auto last_us = first_us && *n != 0 ? timestamp(*first_us) : first_us;
+      if (!last_us) return Corrupt("truncated slot", slot_at);
+      base = *last_us;
+      continue;
+    }
     Rollup r;
     if (*n == 0) {
       const auto v = number();

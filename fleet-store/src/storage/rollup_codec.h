@@ -52,9 +52,11 @@ std::string EncodeRollupSlots(std::span<const RollupSlot> slots);
 
 // Appends the slots of `bytes` to *out, by increasing index. Corrupt or truncated input gives
 // Errc::kStorage "rollup value: <what> at byte N"; no input reads out of bounds. With `end_index`,
-// stops at the first slot whose index is not below it (what follows is not checked).
+// stops at the first slot whose index is not below it (what follows is not checked); slots whose
+// index is below `begin_index` are checked and stepped over, not appended.
 [[nodiscard]] Status DecodeRollupSlots(std::string_view bytes, std::vector<RollupSlot>* out,
-                                       std::uint64_t end_index = UINT64_MAX);
+                                       std::uint64_t end_index = UINT64_MAX,
+                                       std::uint64_t begin_index = 0);
 
 // The merge operator of the rollup column families, named "canvoy.rollup.v1". Operands and the
 // result are encoded slot lists; full and partial merges combine them slot by slot with

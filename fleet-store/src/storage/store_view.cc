@@ -161,7 +161,12 @@ class RocksStoreView final : public StoreView {
       const std::uint64_t ahead = static_cast<std::uint64_t>(to_us) - static_cast<std::uint64_t>(*start);
       const auto per_slot = static_cast<std::uint64_t>(slot_us);
       const std::uint64_t end_index = ahead / per_slot + (ahead % per_slot != 0);
-      if (auto s = DecodeRollupSlots(View(it->value()), &slots, end_index); !s) {
+      // Nor are slots before from_us (the first key may start before it).
+      const std::uint64_t begin_index =
+          from_us > *start
+              ? (static_cast<std::uint64_t>(from_us) - static_cast<std::uint64_t>(*start)) / per_slot
+              : 0;
+      if (auto s = DecodeRollupSlots(View(it->value()), &slots, end_index, begin_index); !s) {
         return s.error().WithContext("rollups '" + vin.str() + "' '" + std::string(signal) + "'");
       }
       for (const auto& [slot, rollup] : slots) {
