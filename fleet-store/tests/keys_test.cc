@@ -160,4 +160,35 @@ TEST(AttributesValueTest, RoundTripsAndRejectsTruncation) {
   for (std::size_t n = 0; n < bytes.size(); ++n) EXPECT_FALSE(DecodeAttributes(bytes.substr(0, n)));
 }
 
+// Decoding into a map that already holds entries gives what a fresh decode gives, whether the
+// names are the same (values replaced in place), other, fewer or more; errors leave it empty.
+TEST(AttributesValueTest, DecodingIntoAFilledMapGivesAFreshDecode) {
+  const std::vector<Attributes> sequence = {
+      {{"model", "F-150"}, {"region", "north"}},
+      {{"model", "RAV4"}, {"region", "a much longer region name than before"}},
+      {{"model", "RAV4"}, {"region", ""}},
+      {{"model", "RAV4"}, {"tags", "x"}},
+      {{"model", "RAV4"}},
+      {{"a", "1"}, {"model", "RAV4"}, {"z", "2"}},
+      {},
+      {{"model", "F-150"}, {"region", "north"}},
+  };
+  Attributes into;
+  for (const auto& attributes : sequence) {
+    const auto bytes = EncodeAttributes(attributes);
+    ASSERT_TRUE(DecodeAttributesInto(bytes, into));
+    EXPECT_EQ(into, attributes);
+    EXPECT_EQ(into, DecodeAttributes(bytes).value());
+  }
+  const auto bytes = EncodeAttributes(sequence[0]);
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    Attributes filled = sequence[0];
+    EXPECT_FALSE(DecodeAttributesInto(bytes.substr(0, n), filled)) << n;
+    EXPECT_TRUE(filled.empty()) << n;
+  }
+  Attributes filled = sequence[0];
+  EXPECT_FALSE(DecodeAttributesInto(bytes + "x", filled));
+  EXPECT_TRUE(filled.empty());
+}
+
 }  // namespace canvoy::fleet_store::storage

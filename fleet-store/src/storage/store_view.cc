@@ -46,6 +46,7 @@ class RocksStoreView final : public StoreView {
     };
     seek(*vehicles);
     seek(*attributes);
+    Attributes reused;  // moved into each vehicle's info and back: its entries are reused
     while (vehicles->Valid() || attributes->Valid()) {
       std::string_view vkey = vehicles->Valid() ? View(vehicles->key()) : std::string_view();
       std::string_view akey = attributes->Valid() ? View(attributes->key()) : std::string_view();
@@ -54,18 +55,21 @@ class RocksStoreView final : public StoreView {
       const std::string_view key = take_v ? vkey : akey;
       auto vin = Vin::Parse(key);
       if (!vin) return Error(Errc::kStorage, "vehicles: corrupt key '" + ToHex(key) + "'");
-      VehicleInfo info{VehicleSummary{std::move(vin).value(), 0, 0, 0}, {}};
+      VehicleInfo info{VehicleSummary{std::move(vin).value(), 0, 0, 0}, std::move(reused)};
       if (take_v) {
         CANVOY_RETURN_IF_ERROR(Fill(info.summary, View(vehicles->value())));
         vehicles->Next();
       }
       if (take_a) {
-        auto decoded = DecodeAttributes(View(attributes->value()));
+        auto decoded = DecodeAttributesInto(View(attributes->value()), info.attributes);
         if (!decoded) return decoded.error().WithContext("attributes '" + info.summary.vin.str() + "'");
-        info.attributes = std::move(decoded).value();
         attributes->Next();
+      } else {
+        info.attributes.clear();
       }
-      if (!fn(info)) return OkStatus();
+      const bool more = fn(info);
+      reused = std::move(info.attributes);
+      if (!more) return OkStatus();
     }
     if (!vehicles->status().ok()) return StorageError(vehicles->status(), "scan vehicles");
     if (!attributes->status().ok()) return StorageError(attributes->status(), "scan attributes");

@@ -225,4 +225,24 @@ Result<Attributes> DecodeAttributes(std::string_view bytes) {
   return out;
 }
 
+Status DecodeAttributesInto(std::string_view bytes, Attributes& out) {
+  Reader reader(bytes);
+  auto version = reader.Byte();
+  auto count = reader.Varint();
+  bool same = version && *version == kVersion1 && count && *count == out.size();
+  auto it = out.begin();
+  for (std::uint64_t i = 0; same && i < *count; ++i, ++it) {
+    auto name = reader.LengthPrefixed();
+    auto value = reader.LengthPrefixed();
+    same = name && value && *name == it->first;
+    if (same) it->second.assign(*value);
+  }
+  if (same && reader.empty()) return OkStatus();
+  out.clear();
+  auto decoded = DecodeAttributes(bytes);
+  if (!decoded) return decoded.error();
+  out = std::move(decoded).value();
+  return OkStatus();
+}
+
 }  // namespace canvoy::fleet_store::storage

@@ -58,5 +58,9 @@ Result<DedupRecord> DecodeDedup(std::string_view bytes);
 // attributes: v1 | varint n | n x (varint-prefixed name, varint-prefixed value)
 std::string EncodeAttributes(const Attributes& attributes);
 Result<Attributes> DecodeAttributes(std::string_view bytes);
+// The same into *out, reusing its entries when the names are out's names in order (vehicles of
+// one fleet share their attribute names): a listing then allocates nothing per vehicle. On error
+// *out is left empty.
+Status DecodeAttributesInto(std::string_view bytes, Attributes& out);
 
 }  // namespace canvoy::fleet_store::storage
