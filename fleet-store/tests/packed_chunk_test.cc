@@ -360,6 +360,32 @@ TEST(PackedChunkTest, RejectsCorruptChunksNamingWhatAndWhere) {
   ExpectCorrupt(doubles("\1\x40" + Group(1, {1})), "xor shift over 63");
 }
 
+// A chunk whose header claims an earlier last timestamp than its samples reach is found out at
+// the first sample past it, not only at its end: a read that stops at the end of its range never
+// hands one out, so the headers of a block order its chunks' samples (the fuzz target found a
+// column read returning 10, 22, 20, 25 here).
+TEST(PackedChunkTest, ASamplePastTheHeadersLastTimestampFailsAtOnceInEveryVersion) {
+  const std::vector<Sample> a = {{0, 1.5}, {10, 2.5}, {22, 3.5}, {30, 4.5}};
+  const std::vector<Sample> b = {{20, 5.5}, {25, 6.5}};
+  using Encoder = std::string (*)(std::span<const Sample>);
+  for (const Encoder encode : {Encoder{&EncodeChunkV1}, Encoder{&EncodeChunkV2},
+                               Encoder{&EncodeChunk}}) {
+    std::string first = encode(a);
+    // The span follows version, type, count, body length and 8 bytes of first timestamp.
+    ASSERT_EQ(first.at(12), '\x1e');  // 30
+    first[12] = 15;
+    const std::string block = first + encode(b);
+    SCOPED_TRACE("version " + std::to_string(block[0]));
+    std::vector<Sample> range;
+    const auto range_status = DecodeBlockRange(block, 1, 29, &range);
+    ASSERT_FALSE(range_status);
+    EXPECT_THAT(range_status.error().message(),
+                StartsWith("history block: timestamp past the header's last at byte "));
+    EXPECT_EQ(ColumnsOf(block, 1, 29).error, range_status.error().message());
+    ExpectCorrupt(block, "timestamp past the header's last");
+  }
+}
+
 // Every cut of either section and many single-bit flips of version 2 chunks give an error or a
 // valid decode; the sanitizers of the dev build catch any read out of bounds.
 TEST(PackedChunkTest, SurvivesCutsAndFlippedBitsOfEveryByte) {

@@ -109,6 +109,10 @@ TEST(TimestampUnitTest, RejectsABadUnitNamingWhere) {
   const auto wrong = DecodeBlock(chunk(20), &out);
   ASSERT_FALSE(wrong);
   EXPECT_THAT(wrong.error().message(),
+              ::testing::StartsWith("history block: timestamp past the header's last"));
+  const auto short_unit = DecodeBlock(chunk(5), &out);
+  ASSERT_FALSE(short_unit);
+  EXPECT_THAT(short_unit.error().message(),
               ::testing::StartsWith("history block: last timestamp differs from the header"));
   // A body that ends at the span.
   std::string cut = chunk(10).substr(0, 13);

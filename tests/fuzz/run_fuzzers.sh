@@ -4,9 +4,10 @@
 #   cmake --preset fuzz && cmake --build --preset fuzz
 #   tests/fuzz/run_fuzzers.sh [seconds per target, default 600] [target ...]
 #
-# Targets: dbc_parser candump_reader decoder (default: all). Per target, in build/fuzz/:
-# corpus/<target>/ (what libFuzzer found; kept between runs), artifacts/<target>/ (crashing
-# inputs: copy them to tests/fuzz/regressions/<target>/), work/<target>/fuzz-0.log (its output).
+# Targets: dbc_parser candump_reader decoder history_block (default: all). Per target, in
+# build/fuzz/: corpus/<target>/ (what libFuzzer found; kept between runs), artifacts/<target>/
+# (crashing inputs: copy them to tests/fuzz/regressions/<target>/), work/<target>/fuzz-0.log
+# (its output). history_block's seeds come from canvoy_fuzz_history_block_seeds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${CANVOY_FUZZ_BUILD_DIR:-$root/build/fuzz}
@@ -14,7 +15,7 @@ data=$root/../shared/data/can
 seconds=${1:-600}
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(dbc_parser candump_reader decoder); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(dbc_parser candump_reader decoder history_block); fi
 
 /usr/bin/python3 "$root/tests/fuzz/make_seeds.py" --data "$data" --out "$build/seeds"
 status=0
@@ -23,6 +24,9 @@ for target in "${targets[@]}"; do
     dbc_parser) seeds=("$data/dbc") ;;
     candump_reader) seeds=("$build/seeds/candump_reader" "$data/kat") ;;
     decoder) seeds=("$build/seeds/decoder") ;;
+    history_block)
+      "$build/tests/fuzz/canvoy_fuzz_history_block_seeds" "$build/seeds/history_block" >/dev/null
+      seeds=("$build/seeds/history_block") ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
   esac
   mkdir -p "$build/corpus/$target" "$build/artifacts/$target" "$build/work/$target"

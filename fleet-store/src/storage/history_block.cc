@@ -295,6 +295,11 @@ Status DecodeSamples(const ChunkView& c, Decoder dec, std::int64_t from_us, std:
       if (r.overrun()) break;
       return Corrupt("samples out of order", byte_at(bit));
     }
+    // Found at once, not at the chunk's end, which a reader that stops early never reaches.
+    if (t > c.last_us) [[unlikely]] {
+      if (r.overrun()) break;
+      return Corrupt("timestamp past the header's last", byte_at(bit));
+    }
     prev_v = v;
     if (!inside) {
       if (t > last_us) {

@@ -43,7 +43,8 @@
 //   increasing) + varint (residual >> w) (nonzero, and w + its bit width <= 64). The encoder
 //   takes the w that makes the group smallest, the smallest such w on a tie.
 // Decoders also reject a nonzero residual 0, a shift other than the one above, bool residuals
-// over 1, and a last timestamp other than the header's; e is not checked to be the smallest.
+// over 1, and a last timestamp other than the header's (a sample past it as soon as it is read,
+// so that no reader hands one out); e is not checked to be the smallest.
 //
 // Chunk, version 3: version 2 with a timestamp unit u, for timestamps at a coarser step than a
 // microsecond (readings every 10 s, some missing):

@@ -591,6 +591,9 @@ Result<std::size_t> GroupReader::Next(std::int64_t* t, std::uint64_t* raw) {
   } else if (!InOrder(kind_, t, raw, g, order_t_, order_key_)) {
     return Corrupt("samples out of order", values_at);
   }
+  // In order, so t[g - 1] is the group's latest: a reader that stops early (at the end of its
+  // range) still never hands out a sample outside the header's span.
+  if (t[g - 1] > last_us_) return Corrupt("timestamp past the header's last", times_at);
   remaining_ -= g;
   return g;
 }
