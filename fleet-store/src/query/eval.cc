@@ -269,7 +269,7 @@ void Store(const Operand& v, std::size_t rows, Column& out) {
       if (v.scalar) {
         out.num.assign(rows, v.number);
       } else {
-        out.num.assign(v.numbers, v.numbers + rows);
+        AppendCells(out.num, v.numbers, v.numbers + rows);  // out is empty (Clear)
       }
       return;
     case Operand::Kind::kString:

@@ -134,9 +134,9 @@ void Column::AppendNumbers(ColumnType incoming, std::span<const double> values,
     return;
   }
   if (incoming != type) Demote(*this);
-  num.insert(num.end(), values.begin(), values.end());
+  AppendCells(num, values.data(), values.data() + values.size());
   if (type == ColumnType::kInt64 || type == ColumnType::kUInt64)
-    bits.insert(bits.end(), exact.begin(), exact.end());
+    AppendCells(bits, exact.data(), exact.data() + exact.size());
 }
 
 void Column::AppendFrom(const Column& other, std::size_t row) {

@@ -1,10 +1,14 @@
 // The query engine's columnar rows: one vehicle's rows, a chunk at a time.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <span>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "canvoy/fleet_store/types.h"
@@ -16,6 +20,40 @@ namespace canvoy::fleet_store::query {
 inline constexpr double kNullValue = std::numeric_limits<double>::quiet_NaN();
 inline bool IsNull(double v) { return v != v; }
 
+// std::allocator, except that a vector's resize() leaves the new elements default-initialized:
+// numbers unwritten. The engine sizes its row vectors and then writes every cell (joins,
+// gathers), so zeroing them first would be a wasted pass over each chunk.
+template <class T>
+struct UninitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitAllocator<U>;
+  };
+  UninitAllocator() = default;
+  template <class U>
+  UninitAllocator(const UninitAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+// A vector of row cells (see UninitAllocator).
+template <class T>
+using Cells = std::vector<T, UninitAllocator<T>>;
+
+// Appends [first, last) to `cells` with one memmove (insert() would construct cell by cell
+// through the allocator).
+template <class T>
+void AppendCells(Cells<T>& cells, const T* first, const T* last) {
+  const std::size_t before = cells.size();
+  cells.resize(before + static_cast<std::size_t>(last - first));
+  std::copy(first, last, cells.data() + before);
+}
+
 // How a column's cells are written out. A chunk's column takes the type of its first value.
 enum class ColumnType : std::uint8_t { kNull, kDouble, kBool, kInt64, kUInt64, kString };
 
@@ -24,8 +62,8 @@ enum class ColumnType : std::uint8_t { kNull, kDouble, kBool, kInt64, kUInt64, k
 // 64 bits in `bits`, so that an integer signal passed through unchanged is written exactly.
 struct Column {
   ColumnType type = ColumnType::kNull;
-  std::vector<double> num;
-  std::vector<std::uint64_t> bits;  // kInt64 / kUInt64 only
+  Cells<double> num;
+  Cells<std::uint64_t> bits;  // kInt64 / kUInt64 only
   std::vector<std::string> str;     // kString only
 
   void Clear() {
@@ -52,7 +90,7 @@ struct Column {
 
 // Rows of one vehicle in time order (t is non-decreasing), with columns by slot.
 struct Frame {
-  std::vector<std::int64_t> t;
+  Cells<std::int64_t> t;
   std::vector<Column> columns;
   // Set by the source when every row satisfies the first step, a filter, as
   // SourcePlan::prefilter_complete allows; that filter passes the rows on as they are.

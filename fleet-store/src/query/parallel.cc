@@ -12,6 +12,8 @@ namespace {
 // A vehicle with more than kVehicleCells is given up by its worker and read by the caller.
 constexpr std::size_t kRoundCells = std::size_t{1} << 22;
 constexpr std::size_t kVehicleCells = std::size_t{1} << 21;
+// Replayed frames kept for the workers to reuse.
+constexpr std::size_t kSpareFrames = 64;
 
 QueryStats Difference(const QueryStats& after, const QueryStats& before) {
   QueryStats d;
@@ -78,10 +80,13 @@ bool ReadsInParallel(const Plan& plan, unsigned threads) {
 }
 
 // The end of a worker's pipeline: keeps the frames pushed for one vehicle (moved: a sink may
-// change what it is pushed). Past kVehicleCells it drops them and fails the vehicle's reading.
+// change what it is pushed), and hands the pusher a spare frame in their place. Past
+// kVehicleCells it drops them and fails the vehicle's reading.
 class ParallelReader::RecordingSink final : public FrameSink {
  public:
-  explicit RecordingSink(std::atomic<std::size_t>& round_cells) : round_cells_(round_cells) {}
+  RecordingSink(std::atomic<std::size_t>& round_cells, std::mutex& spares_mu,
+                std::vector<Frame>& spares)
+      : round_cells_(round_cells), spares_mu_(spares_mu), spares_(spares) {}
 
   void Start(Recording& recording) {
     recording_ = &recording;
@@ -103,6 +108,14 @@ class ParallelReader::RecordingSink final : public FrameSink {
     }
     round_cells_.fetch_add(cells, std::memory_order_relaxed);
     recording_->frames.push_back(std::move(rows));
+    std::lock_guard lock(spares_mu_);
+    if (!spares_.empty()) {
+      rows = std::move(spares_.back());
+      spares_.pop_back();
+      rows.t.clear();  // every producer clears a frame before filling it; this is hygiene
+      for (auto& column : rows.columns) column.Clear();
+      rows.prefiltered = false;
+    }
     return OkStatus();
   }
   Status Finish() override {
@@ -112,6 +125,8 @@ class ParallelReader::RecordingSink final : public FrameSink {
 
  private:
   std::atomic<std::size_t>& round_cells_;
+  std::mutex& spares_mu_;
+  std::vector<Frame>& spares_;
   Recording* recording_ = nullptr;
   std::size_t cells_ = 0;
   bool overflowed_ = false;
@@ -120,8 +135,8 @@ class ParallelReader::RecordingSink final : public FrameSink {
 
 struct ParallelReader::Worker {
   Worker(const StoreView& view, const Plan& plan, QueryControl& reads,
-         std::atomic<std::size_t>& round_cells)
-      : control(reads), sink(round_cells), pipeline(view, plan, control, sink) {}
+         std::atomic<std::size_t>& round_cells, std::mutex& spares_mu, std::vector<Frame>& spares)
+      : control(reads), sink(round_cells, spares_mu, spares), pipeline(view, plan, control, sink) {}
 
   QueryControl control;
   RecordingSink sink;
@@ -152,7 +167,7 @@ void ParallelReader::Start(bool more, std::size_t batch_size) {
   if (!more) threads = std::min(threads, batch_size);
   if (threads <= 1) return;
   for (std::size_t w = 0; w < threads; ++w)
-    workers_.push_back(std::make_unique<Worker>(view_, plan_, reads_, cells_));
+    workers_.push_back(std::make_unique<Worker>(view_, plan_, reads_, cells_, spares_mu_, spares_));
   for (std::size_t w = 1; w < threads; ++w) {
     Worker* worker = workers_[w].get();
     try {
@@ -263,6 +278,8 @@ Status ParallelReader::Replay(std::size_t index) {
   for (std::size_t k = 0; k < recording.frames.size(); ++k) {
     CANVOY_RETURN_IF_ERROR(last_.Push(recording.frames[k]));
     if (control_.stopped()) return Recount(index, k, before);
+    std::lock_guard lock(spares_mu_);
+    if (spares_.size() < kSpareFrames) spares_.push_back(std::move(recording.frames[k]));
   }
   return last_.Finish();
 }

@@ -98,6 +98,10 @@ class ParallelReader {
   std::atomic<std::size_t> next_{0};   // the next vehicle to take
   std::atomic<std::size_t> cells_{0};  // recorded in this round, see kRoundCells
   std::atomic<bool> halt_{false};      // take no more vehicles in this round
+  // Replayed frames, given back to the workers' sources so that their vectors keep their
+  // capacity (a moved-out frame would make the source allocate and zero fresh vectors).
+  std::mutex spares_mu_;
+  std::vector<Frame> spares_;  // guarded by spares_mu_
 
   std::mutex mu_;
   std::condition_variable wake_;  // a round started, or quit_

@@ -32,7 +32,7 @@ ColumnType TypeOf(std::uint8_t value_index) {
 
 // Appends rows [begin, end) of a run to t and column, skipping what is not a value.
 void AppendRun(const SampleRun& run, std::size_t begin, std::size_t end,
-               std::vector<std::int64_t>& t, Column& column) {
+               Cells<std::int64_t>& t, Column& column) {
   if (!run.columns()) {
     for (std::size_t i = begin; i < end; ++i) {
       const Sample& s = run.samples[i];
@@ -56,8 +56,7 @@ void AppendRun(const SampleRun& run, std::size_t begin, std::size_t end,
       return;
     }
   }
-  t.insert(t.end(), run.t.begin() + static_cast<std::ptrdiff_t>(begin),
-           run.t.begin() + static_cast<std::ptrdiff_t>(end));
+  AppendCells(t, run.t.data() + begin, run.t.data() + end);
   column.AppendNumbers(type, values,
                        run.bits.empty() ? run.bits : run.bits.subspan(begin, end - begin));
 }
@@ -83,7 +82,7 @@ bool Passes(Op op, double v, double number) {
 // the others with different samples of the other signals. Returns whether every sample left
 // passes.
 template <Op kOp>
-bool DropFailing(std::vector<std::int64_t>& t, Column& c, double number) {
+bool DropFailing(Cells<std::int64_t>& t, Column& c, double number) {
   const std::size_t n = t.size();
   const bool exact = c.type == ColumnType::kInt64 || c.type == ColumnType::kUInt64;
   std::int64_t* times = t.data();
@@ -131,7 +130,7 @@ bool Contains(const std::vector<std::int64_t>& sorted, std::int64_t v) {
 
 // As above; a column of strings is left alone (false: the filter decides), and one of no values
 // has no row.
-bool DropFailing(std::vector<std::int64_t>& t, Column& c, const SourcePredicate& p) {
+bool DropFailing(Cells<std::int64_t>& t, Column& c, const SourcePredicate& p) {
   if (c.type == ColumnType::kNull) return true;
   if (c.type == ColumnType::kString) return false;
   switch (p.op) {

@@ -52,7 +52,7 @@ class SourceReader {
   BucketStep* rollups_;
   // One signal's samples of a join window.
   struct Buffered {
-    std::vector<std::int64_t> t;
+    Cells<std::int64_t> t;
     Column values;
   };
 

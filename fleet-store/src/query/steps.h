@@ -74,7 +74,7 @@ class BucketStep final : public FrameSink {
   std::int64_t open_key_ = 0;
   std::int64_t open_first_t_ = 0;
   std::vector<AggState> states_;  // by call
-  std::vector<std::int64_t> closed_t_;
+  Cells<std::int64_t> closed_t_;
   std::vector<std::vector<std::vector<double>>> closed_;  // by expr, by its call
   Frame out_;
 };
