@@ -40,9 +40,9 @@ TEST(PackedChunkTest, EncodesTheDocumentedLayout) {
                 {100, std::int64_t{5}}, {110, std::int64_t{3}}, {120, std::int64_t{3}}}),
             Chunk(1, 3, 100, 20, Group(2, {0, 2, 0}), Group(4, {10, 3, 0}), 10));
   // Decimal doubles: 13.7 and 0.1 are n / 10 for n = 137, 1: residuals 274, 271 at width 9.
-  EXPECT_EQ(EncodeChunk(std::vector<Sample>{{0, 13.7}, {10, 0.1}}),
-            Chunk(3, 2, 0, 10, Group(2, {0, 2}), std::string("\0\1", 2) + Group(9, {274, 271}),
-                  10));
+  EXPECT_EQ(
+      EncodeChunk(std::vector<Sample>{{0, 13.7}, {10, 0.1}}),
+      Chunk(3, 2, 0, 10, Group(2, {0, 2}), std::string("\0\1", 2) + Group(9, {274, 271}), 10));
   // -0.0 is no decimal: xor scheme, group shift 63, residual 1 at width 1.
   EXPECT_EQ(EncodeChunk(std::vector<Sample>{{kMin, -0.0}}),
             Chunk(3, 1, kMin, 0, Group(0, {0}), std::string("\1\x3f") + Group(1, {1})));
@@ -102,8 +102,8 @@ std::vector<Sample> Samples(std::size_t type, std::size_t n, int time_pattern, i
   return samples;
 }
 
-// The chunk of `samples` is version 2 or 3 and decodes to them in canonical order, as samples and as
-// columns; encoding the decoded samples gives the same bytes.
+// The chunk of `samples` is version 2 or 3 and decodes to them in canonical order, as samples and
+// as columns; encoding the decoded samples gives the same bytes.
 void ExpectRoundTrip(const std::vector<Sample>& samples) {
   const std::string chunk = EncodeChunk(samples);
   ASSERT_TRUE(chunk.at(0) == '\2' || chunk.at(0) == '\3');
@@ -368,8 +368,8 @@ TEST(PackedChunkTest, ASamplePastTheHeadersLastTimestampFailsAtOnceInEveryVersio
   const std::vector<Sample> a = {{0, 1.5}, {10, 2.5}, {22, 3.5}, {30, 4.5}};
   const std::vector<Sample> b = {{20, 5.5}, {25, 6.5}};
   using Encoder = std::string (*)(std::span<const Sample>);
-  for (const Encoder encode : {Encoder{&EncodeChunkV1}, Encoder{&EncodeChunkV2},
-                               Encoder{&EncodeChunk}}) {
+  for (const Encoder encode :
+       {Encoder{&EncodeChunkV1}, Encoder{&EncodeChunkV2}, Encoder{&EncodeChunk}}) {
     std::string first = encode(a);
     // The span follows version, type, count, body length and 8 bytes of first timestamp.
     ASSERT_EQ(first.at(12), '\x1e');  // 30

@@ -54,7 +54,7 @@ inline std::string Varint(std::uint64_t v) {
 
 // A group of width w: the low bits bit by bit, then (index, high bits) exceptions.
 inline std::string Group(unsigned w, const std::vector<std::uint64_t>& low,
-                  const std::vector<std::pair<unsigned, std::uint64_t>>& exceptions = {}) {
+                         const std::vector<std::pair<unsigned, std::uint64_t>>& exceptions = {}) {
   std::string out = {static_cast<char>(w), static_cast<char>(exceptions.size())};
   std::string packed((low.size() * w + 7) / 8, '\0');
   for (std::size_t j = 0; j < low.size(); ++j) {
@@ -69,14 +69,15 @@ inline std::string Group(unsigned w, const std::vector<std::uint64_t>& low,
 }
 
 // Version 2, or version 3 when the timestamp unit is over 1.
-inline std::string Chunk(std::uint8_t type, std::uint64_t count, std::int64_t first, std::uint64_t span,
-                  const std::string& times, const std::string& values, std::uint64_t unit = 1) {
+inline std::string Chunk(std::uint8_t type, std::uint64_t count, std::int64_t first,
+                         std::uint64_t span, const std::string& times, const std::string& values,
+                         std::uint64_t unit = 1) {
   std::string body;
   for (int shift = 56; shift >= 0; shift -= 8)
     body.push_back(static_cast<char>(static_cast<std::uint64_t>(first) >> shift));
   body += Varint(span) + (unit > 1 ? Varint(unit) : "") + Varint(times.size()) + times + values;
-  return std::string{static_cast<char>(unit > 1 ? 3 : 2), static_cast<char>(type)} +
-         Varint(count) + Varint(body.size()) + body;
+  return std::string{static_cast<char>(unit > 1 ? 3 : 2), static_cast<char>(type)} + Varint(count) +
+         Varint(body.size()) + body;
 }
 
 // What a chunk holds, and per section each group's width and exception count.

@@ -228,8 +228,8 @@ TEST(RollupCodecTest, SlotsRoundTripExactly) {
   // Stepping over still checks: a value cut inside a slot before the begin index fails.
   for (std::size_t size = 2; size + 1 < bytes.size(); size += 7) {
     std::vector<RollupSlot> out;
-    EXPECT_FALSE(DecodeRollupSlots(std::string_view(bytes).substr(0, size), &out, UINT64_MAX,
-                                   UINT64_MAX))
+    EXPECT_FALSE(
+        DecodeRollupSlots(std::string_view(bytes).substr(0, size), &out, UINT64_MAX, UINT64_MAX))
         << size;
   }
   std::vector<RollupSlot> none;

@@ -28,7 +28,8 @@ void ExpectExact(const std::vector<Sample>& samples) {
   EXPECT_EQ(EncodeChunk(decoded), chunk);
   const Columns columns = ColumnsOf(chunk, kMin, kMax);
   ASSERT_EQ(columns.error, "");
-  for (std::size_t i = 0; i < columns.t.size(); ++i) EXPECT_EQ(columns.t[i], decoded[i].timestamp_us);
+  for (std::size_t i = 0; i < columns.t.size(); ++i)
+    EXPECT_EQ(columns.t[i], decoded[i].timestamp_us);
   const std::int64_t from = decoded[decoded.size() / 2].timestamp_us;
   std::vector<Sample> tail;
   ASSERT_TRUE(DecodeBlockRange(chunk, from, kMax, &tail));
@@ -90,8 +91,9 @@ TEST(TimestampUnitTest, RejectsABadUnitNamingWhere) {
   // int64 5, 3, 3 at t 100, 110, 120: unit 10, timestamp residuals 0, zigzag(1), 0.
   const std::string times = Group(2, {0, 2, 0}), values = Group(4, {10, 3, 0});
   const auto chunk = [&](std::uint64_t unit) { return Chunk(1, 3, 100, 20, times, values, unit); };
-  ASSERT_EQ(chunk(10), EncodeChunk(std::vector<Sample>{
-                           {100, std::int64_t{5}}, {110, std::int64_t{3}}, {120, std::int64_t{3}}}));
+  ASSERT_EQ(chunk(10),
+            EncodeChunk(std::vector<Sample>{
+                {100, std::int64_t{5}}, {110, std::int64_t{3}}, {120, std::int64_t{3}}}));
   // The unit is byte 13: version, type, count, body length, 8 bytes of first, the span.
   std::string one = chunk(10);
   one[13] = 1;

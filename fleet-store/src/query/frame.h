@@ -63,8 +63,8 @@ enum class ColumnType : std::uint8_t { kNull, kDouble, kBool, kInt64, kUInt64, k
 struct Column {
   ColumnType type = ColumnType::kNull;
   Cells<double> num;
-  Cells<std::uint64_t> bits;  // kInt64 / kUInt64 only
-  std::vector<std::string> str;     // kString only
+  Cells<std::uint64_t> bits;     // kInt64 / kUInt64 only
+  std::vector<std::string> str;  // kString only
 
   void Clear() {
     type = ColumnType::kNull;

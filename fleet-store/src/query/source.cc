@@ -31,8 +31,8 @@ ColumnType TypeOf(std::uint8_t value_index) {
 }
 
 // Appends rows [begin, end) of a run to t and column, skipping what is not a value.
-void AppendRun(const SampleRun& run, std::size_t begin, std::size_t end,
-               Cells<std::int64_t>& t, Column& column) {
+void AppendRun(const SampleRun& run, std::size_t begin, std::size_t end, Cells<std::int64_t>& t,
+               Column& column) {
   if (!run.columns()) {
     for (std::size_t i = begin; i < end; ++i) {
       const Sample& s = run.samples[i];

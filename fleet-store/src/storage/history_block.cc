@@ -241,8 +241,8 @@ Result<ChunkView> ParseChunk(std::string_view block, std::size_t* offset) {
   c.last_us = static_cast<std::int64_t>(*first + *span);
   if (c.last_us < c.first_us) return Corrupt("time span past the largest timestamp", span_at);
   if (packed::IsPacked(c.version)) {
-    CANVOY_ASSIGN_OR_RETURN(c.packed,
-                            packed::ParseSections(c.version, c.type, c.count, b.rest(), body_pos()));
+    CANVOY_ASSIGN_OR_RETURN(
+        c.packed, packed::ParseSections(c.version, c.type, c.count, b.rest(), body_pos()));
     return c;
   }
   if (c.type == kString) {
@@ -498,8 +498,8 @@ std::string EncodeChunks(std::span<const Sample> samples, Form form) {
                                     [type](const Sample& s) { return s.value.index() == type; });
   if (one_type && std::is_sorted(samples.begin(), samples.end(), CanonicalLess)) {
     EncodeOneType(
-        form, type, samples.size(), [samples](std::size_t i) -> const Sample& { return samples[i]; },
-        out);
+        form, type, samples.size(),
+        [samples](std::size_t i) -> const Sample& { return samples[i]; }, out);
     return out;
   }
   // Sort pointers, not samples: no string is copied. Grouped by type, then canonical.

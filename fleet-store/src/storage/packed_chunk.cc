@@ -499,8 +499,8 @@ bool GroupReader::DecodeValues(std::size_t g, std::uint64_t* r, std::uint64_t* r
   const bool small =
       kind_ == kDouble && group_.bits <= 45 && ((v ^ sign) - sign) < (std::uint64_t{1} << 50);
   if (small && g == kGroupSize && group_.exceptions == 0 && group_.width <= kMaxFusedWidth) {
-    (scale_ == 1 ? kPackedDecimals<false> : kPackedDecimals<true>)[group_.width](group_.packed,
-                                                                                prev_, scale_, raw);
+    (scale_ == 1 ? kPackedDecimals<false> : kPackedDecimals<true>)[group_.width](
+        group_.packed, prev_, scale_, raw);
     return true;
   }
   Residuals(g, r);
@@ -554,7 +554,7 @@ Result<std::size_t> GroupReader::Next(std::int64_t* t, std::uint64_t* raw) {
     return Corrupt("first timestamp residual not zero", times_at);
   // Timestamps, noting whether they rise strictly (then values need no order check).
   std::uint64_t time = t_, delta = t_delta_;  // delta counts units
-  const std::uint64_t unit = unit_;  // a local: the stores to t could alias a member
+  const std::uint64_t unit = unit_;           // a local: the stores to t could alias a member
   std::int64_t prev = order_t_;
   unsigned not_rising = 0;
   if (group_.width == 0) {  // constant steps, the step changing only at the exceptions

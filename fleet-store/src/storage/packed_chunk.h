@@ -22,7 +22,9 @@ inline constexpr std::uint8_t kVersion = 2;
 // Version 2 with a timestamp unit: the body has a varint unit (>= 2) after the time span, every
 // timestamp is the first plus a multiple of it, and the timestamp residuals count units.
 inline constexpr std::uint8_t kVersionUnit = 3;
-inline bool IsPacked(std::uint8_t version) { return version == kVersion || version == kVersionUnit; }
+inline bool IsPacked(std::uint8_t version) {
+  return version == kVersion || version == kVersionUnit;
+}
 inline constexpr std::size_t kGroupSize = 64;
 // The value section's first byte in double chunks.
 enum : std::uint8_t { kDecimal = 0, kXor = 1 };
@@ -91,7 +93,7 @@ class GroupReader {
   std::uint8_t kind_;  // the type, or 4 for xor doubles
   std::uint64_t remaining_;
   std::int64_t first_us_, last_us_;
-  double scale_ = 1;  // decimal doubles: 10^e
+  double scale_ = 1;    // decimal doubles: 10^e
   std::uint64_t unit_;  // timestamps: t += delta * unit
   Cursor times_, values_;
   std::uint64_t t_, t_delta_ = 0, prev_ = 0;  // running timestamp, delta, value (or n)

@@ -62,7 +62,8 @@ class RocksStoreView final : public StoreView {
       }
       if (take_a) {
         auto decoded = DecodeAttributesInto(View(attributes->value()), info.attributes);
-        if (!decoded) return decoded.error().WithContext("attributes '" + info.summary.vin.str() + "'");
+        if (!decoded)
+          return decoded.error().WithContext("attributes '" + info.summary.vin.str() + "'");
         attributes->Next();
       } else {
         info.attributes.clear();
@@ -168,7 +169,8 @@ class RocksStoreView final : public StoreView {
       // Nor are slots before from_us (the first key may start before it).
       const std::uint64_t begin_index =
           from_us > *start
-              ? (static_cast<std::uint64_t>(from_us) - static_cast<std::uint64_t>(*start)) / per_slot
+              ? (static_cast<std::uint64_t>(from_us) - static_cast<std::uint64_t>(*start)) /
+                    per_slot
               : 0;
       if (auto s = DecodeRollupSlots(View(it->value()), &slots, end_index, begin_index); !s) {
         return s.error().WithContext("rollups '" + vin.str() + "' '" + std::string(signal) + "'");
