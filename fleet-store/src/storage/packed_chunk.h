@@ -1,10 +1,12 @@
-// Chunk format version 2 ("packed") of history blocks, for bool, int64, uint64 and double
+// Chunk formats version 2 ("packed") and 3 of history blocks, for bool, int64, uint64 and double
 // chunks (history_block.h documents the layout): residuals in groups of 64, each group
 // bit-packed at one width with the few wider residuals as exceptions ("patched frame of
-// reference"), so a group decodes without a branch per sample. Internal to history_block.cc;
+// reference"), so a group decodes without a branch per sample. Written by packed_chunk.cc, read by
+// packed_reader.cc, used by history_block.cc only;
 // every function is pure and may be called from any thread.
 #pragma once
 
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +30,16 @@ inline bool IsPacked(std::uint8_t version) {
 inline constexpr std::size_t kGroupSize = 64;
 // The value section's first byte in double chunks.
 enum : std::uint8_t { kDecimal = 0, kXor = 1 };
+
+// What the writer (packed_chunk.cc) and the reader (packed_reader.cc) share. Value kinds: the
+// value types' indexes, and xor doubles.
+enum : std::uint8_t { kBool = 0, kInt64 = 1, kUint64 = 2, kDouble = 3, kXorDouble = 4 };
+inline constexpr unsigned kMaxExponent = 18;
+// Decimal doubles' integers n have |n| <= kMaxDecimal, so that double(n) is exact.
+inline constexpr std::int64_t kMaxDecimal = (std::int64_t{1} << 53) - 1;
+inline constexpr std::array<double, kMaxExponent + 1> kPow10 = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};  // all exact
 
 // Errc::kStorage "history block: <what> at byte <at>": how both chunk versions report corrupt
 // input, `at` being the offset in the block.
