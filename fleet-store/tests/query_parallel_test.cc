@@ -197,6 +197,10 @@ TEST_F(QueryParallelTest, ReducingQueriesGiveTheSerialAnswer) {
           "group": {"by": ["model"], "aggs": {"v": "avg(v)", "n": "count()"}}})j",
       R"j({"source": {"latest": ["speed", "fuel"]},
           "group": {"by": ["fleet"], "aggs": {"n": "count()", "a": "avg(speed + fuel)"}}})j",
+      // joined, filtered and grouped: rows folded where they lie, partials merged
+      R"j({"source": {"samples": ["fuel", "speed"]}, "steps": [{"filter": "speed > 30"}],
+          "group": {"by": ["model"], "aggs": {"a": "avg(fuel)", "n": "count()",
+                    "hi": "max(speed)", "l": "last(fuel)", "m": "sum(attr.model == 'H-2')"}}})j",
   };
   for (const auto& document : documents) {
     const Outcome serial = ExpectSameForEveryThreadCount(document);

@@ -18,6 +18,22 @@ void AggState::Merge(const Rollup& r) {
   if (r.max > max) max = r.max;
 }
 
+void AggState::Merge(const AggState& other) {
+  if (other.count == 0) return;
+  if (count == 0 || other.first_t < first_t || (other.first_t == first_t && other.first < first)) {
+    first_t = other.first_t;
+    first = other.first;
+  }
+  if (count == 0 || other.last_t > last_t || (other.last_t == last_t && other.last > last)) {
+    last_t = other.last_t;
+    last = other.last;
+  }
+  count += other.count;
+  sum += other.sum;
+  if (other.min < min) min = other.min;
+  if (other.max > max) max = other.max;
+}
+
 double AggState::Result(AggFn fn) const {
   if (fn == AggFn::kCount) return static_cast<double>(count);
   if (count == 0) return kNullValue;
@@ -75,6 +91,79 @@ void Fold(AggState& state, AggFn fn, bool has_argument, const Operand& values,
   }
   for (std::size_t i = begin; i < end; ++i) {
     if (!IsNull(v[i])) state.Add(v[i], t[i]);
+  }
+}
+
+void FoldGathered(AggState& state, AggFn fn, const double* num, const std::uint32_t* rows,
+                  const std::int64_t* t, std::size_t n) {
+  if (fn == AggFn::kCount) {
+    for (std::size_t i = 0; i < n; ++i) state.count += !IsNull(num[rows[i]]);
+    return;
+  }
+  if (fn == AggFn::kAvg || fn == AggFn::kSum) {  // as Fold: in row order, to the last bit
+    double sum = state.sum;
+    std::uint64_t count = state.count;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double v = num[rows[i]];
+      const bool null = IsNull(v);
+      sum += null ? 0.0 : v;
+      count += null ? 0 : 1;
+    }
+    state.sum = sum;
+    state.count = count;
+    return;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const double v = num[rows[i]];
+    if (!IsNull(v)) state.Add(v, t[i]);
+  }
+}
+
+namespace {
+
+// One lane's running count and sum, in registers while a pass runs.
+struct LaneSum {
+  explicit LaneSum(const SumLane& lane)
+      : num(lane.num),
+        rows(lane.rows),
+        mask(lane.mask),
+        sum(lane.state->sum),
+        count(lane.state->count) {}
+  [[gnu::always_inline]] void Add(std::size_t r) {
+    const double v = num[rows[r] & mask];
+    const bool null = IsNull(v);
+    sum += null ? 0.0 : v;
+    count += null ? 0 : 1;
+  }
+  void Store(const SumLane& lane) const {
+    lane.state->sum = sum;
+    lane.state->count = count;
+  }
+  const double* num;
+  const std::uint32_t* rows;
+  std::uint32_t mask;
+  double sum;
+  std::uint64_t count;
+};
+
+}  // namespace
+
+void FoldSums(const std::vector<SumLane>& lanes, std::size_t n) {
+  std::size_t l = 0;
+  for (; l + 2 <= lanes.size(); l += 2) {  // two chains of additions overlap
+    LaneSum a(lanes[l]);
+    LaneSum b(lanes[l + 1]);
+    for (std::size_t r = 0; r < n; ++r) {
+      a.Add(r);
+      b.Add(r);
+    }
+    a.Store(lanes[l]);
+    b.Store(lanes[l + 1]);
+  }
+  if (l < lanes.size()) {
+    LaneSum a(lanes[l]);
+    for (std::size_t r = 0; r < n; ++r) a.Add(r);
+    a.Store(lanes[l]);
   }
 }
 

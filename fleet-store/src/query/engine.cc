@@ -25,7 +25,8 @@ class Runner {
       rows_ = std::make_unique<RowSink>(plan, control);
       last_ = rows_.get();
     }
-    pipeline_ = std::make_unique<Pipeline>(view, plan, control, *last_);
+    pipeline_ = std::make_unique<Pipeline>(view, plan, control, *last_,
+                                           group_ ? &group_->folder() : nullptr);
   }
 
   Status Run() {
@@ -76,7 +77,7 @@ class Runner {
   // listing come where the serial run meets them.
   Status RunParallel() {
     std::vector<VehicleInfo> batch;  // declared first: `parallel`'s threads read it
-    ParallelReader parallel(view_, plan_, control_, *pipeline_, *last_);
+    ParallelReader parallel(view_, plan_, control_, *pipeline_, *last_, group_.get());
     const Cursor* cursor = plan_.after && !plan_.after->vin.empty() ? &*plan_.after : nullptr;
     if (plan_.vehicles.vins) {
       const auto& vins = *plan_.vehicles.vins;

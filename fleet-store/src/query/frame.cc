@@ -163,7 +163,7 @@ void Column::AppendFrom(const Column& other, std::size_t row) {
   }
 }
 
-void Column::Gather(const Column& other, const std::vector<std::uint32_t>& rows) {
+void Column::Gather(const Column& other, const Cells<std::uint32_t>& rows) {
   if (rows.empty()) return;
   if (type == ColumnType::kNull && other.type != ColumnType::kNull) Adopt(*this, other.type);
   if (type != other.type) {

@@ -83,7 +83,7 @@ struct Column {
   // Appends row `row` of `other`.
   void AppendFrom(const Column& other, std::size_t row);
   // Appends the rows `rows` of `other`, in that order.
-  void Gather(const Column& other, const std::vector<std::uint32_t>& rows);
+  void Gather(const Column& other, const Cells<std::uint32_t>& rows);
   // Keeps the rows whose `keep` is true, in order; rows before `from` are all kept.
   void Compact(const std::vector<std::uint8_t>& keep, std::size_t from = 0);
 };

@@ -191,50 +191,82 @@ Status RowSink::Push(Frame& rows) {
 
 Table RowSink::TakeTable() { return std::move(table_); }
 
-GroupSink::GroupSink(const Plan& plan, std::size_t max_groups)
-    : plan_(plan), spec_(*plan.group), max_groups_(max_groups) {
+namespace {
+
+// Whether the subtree at `index` reads neither rows nor t: one value per vehicle.
+bool OfVehicleOnly(const Expr& e, std::int32_t index) {
+  if (index < 0) return true;
+  const Node& n = e.nodes[static_cast<std::size_t>(index)];
+  if (n.op == Op::kColumn || n.op == Op::kTime || n.op == Op::kAggregate) return false;
+  return OfVehicleOnly(e, n.a) && OfVehicleOnly(e, n.b);
+}
+
+Error TooManyGroups(std::size_t max_groups) {
+  return Error(Errc::kInvalidArgument,
+               "group: more than " + std::to_string(max_groups) +
+                   " groups (each time bucket counts); group by fewer attributes or use wider "
+                   "time buckets");
+}
+
+}  // namespace
+
+GroupFolder::GroupFolder(const Plan& plan, std::size_t max_groups, const GroupSink* global)
+    : spec_(*plan.group), max_groups_(max_groups), global_(global) {
+  folds_joined_ = !spec_.time;
   for (std::size_t e = 0; e < spec_.aggs.size(); ++e) {
     const Expr& expr = spec_.aggs[e].expr;
     exprs_.emplace_back(expr);
     for (auto node : expr.calls) {
       const Node& n = expr.nodes[static_cast<std::size_t>(node)];
-      calls_.push_back({e, node, n.fn, n.a});
+      Call call{e, node, n.fn, n.a};
+      if (n.a >= 0) {
+        const Node& argument = expr.nodes[static_cast<std::size_t>(n.a)];
+        if (argument.op == Op::kColumn) {
+          call.column = argument.slot;
+        } else if (!OfVehicleOnly(expr, n.a)) {
+          folds_joined_ = false;
+        }
+      }
+      calls_.push_back(call);
     }
   }
   arguments_.resize(calls_.size());
+  own_.resize(calls_.size());
 }
 
-Status GroupSink::Begin(const VehicleInfo& vehicle) {
+Status GroupFolder::Begin(const VehicleInfo& vehicle) {
   vehicle_ = &vehicle;
-  Key key;
-  for (const auto& name : spec_.by) {
-    auto it = vehicle.attributes.find(name);
-    key.push_back(it == vehicle.attributes.end() ? std::nullopt
-                                                 : std::optional<std::string>(it->second));
+  new_groups_ = 0;
+  finished_ = false;
+  partial_.t.clear();
+  partial_.states.clear();
+  if (folds_joined_) {  // the arguments of the vehicle alone, once
+    EvalInput in;
+    in.rows = 1;
+    in.vehicle = &vehicle;
+    for (std::size_t c = 0; c < calls_.size(); ++c) {
+      if (calls_[c].argument >= 0 && calls_[c].column < 0)
+        own_[c] = exprs_[calls_[c].expr].Evaluate(in, calls_[c].argument);
+    }
   }
-  auto [it, added] = groups_.emplace(std::move(key), groups_.size());
-  if (added) group_keys_.push_back(&it->first);
-  group_ = it->second;
   return OkStatus();
 }
 
-std::optional<std::size_t> GroupSink::SlotFor(std::int64_t t) {
-  const auto key = std::make_pair(group_, spec_.time ? t : 0);
-  if (slot_group_.size() >= max_groups_) {
-    auto it = slots_.find(key);
-    if (it == slots_.end()) return std::nullopt;
-    return it->second;
+std::optional<std::size_t> GroupFolder::SlotFor(std::int64_t t) {
+  const std::int64_t key = spec_.time ? t : 0;
+  const std::size_t slots = partial_.t.size();
+  if (slots > 0 && partial_.t.back() == key) return slots - 1;
+  if (global_ != nullptr) {
+    if (!global_->Has(key) && global_->slots() + ++new_groups_ > max_groups_) return std::nullopt;
+  } else if (slots >= max_groups_) {
+    return std::nullopt;
   }
-  auto [it, added] = slots_.emplace(key, slot_group_.size());
-  if (added) {
-    slot_group_.push_back(group_);
-    slot_t_.push_back(spec_.time ? t : 0);
-    states_.resize(states_.size() + calls_.size());
-  }
-  return it->second;
+  partial_.t.push_back(key);
+  partial_.states.resize(partial_.states.size() + calls_.size());
+  return slots;
 }
 
-Status GroupSink::Push(Frame& rows) {
+Status GroupFolder::Push(Frame& rows) {
   const EvalInput in = RowsOf(rows, vehicle_);
   for (std::size_t c = 0; c < calls_.size(); ++c) {
     if (calls_[c].argument >= 0)
@@ -249,20 +281,120 @@ Status GroupSink::Push(Frame& rows) {
       j = n;
     }
     const auto found = SlotFor(rows.t[i]);
-    if (!found) {
-      return Error(Errc::kInvalidArgument,
-                   "group: more than " + std::to_string(max_groups_) +
-                       " groups (each time bucket counts); group by fewer attributes or use "
-                       "wider time buckets");
-    }
-    const std::size_t slot = *found;
+    if (!found) return TooManyGroups(max_groups_);
+    AggState* states = partial_.states.data() + *found * calls_.size();
     for (std::size_t c = 0; c < calls_.size(); ++c) {
-      Fold(states_[slot * calls_.size() + c], calls_[c].fn, calls_[c].argument >= 0, arguments_[c],
-           rows.t.data(), i, j);
+      Fold(states[c], calls_[c].fn, calls_[c].argument >= 0, arguments_[c], rows.t.data(), i, j);
     }
     i = j;
   }
   return OkStatus();
+}
+
+Status GroupFolder::FoldJoined(const std::vector<const Column*>& columns,
+                               const std::vector<const std::uint32_t*>& rows, const std::int64_t* t,
+                               std::size_t n) {
+  if (n == 0) return OkStatus();
+  const auto found = SlotFor(0);
+  if (!found) return TooManyGroups(max_groups_);
+  AggState* states = partial_.states.data() + *found * calls_.size();
+  lanes_.clear();
+  for (std::size_t c = 0; c < calls_.size(); ++c) {
+    const Call& call = calls_[c];
+    const bool sum_only = call.fn == AggFn::kAvg || call.fn == AggFn::kSum;
+    if (call.argument < 0) {
+      states[c].count += n;
+    } else if (call.column < 0) {
+      const Operand& own = own_[c];
+      if (sum_only && own.kind == Operand::Kind::kNumber && own.scalar) {
+        lanes_.push_back({&states[c], &own.number, rows[0], 0});
+      } else {
+        Fold(states[c], call.fn, true, own, t, 0, n);
+      }
+    } else {
+      const auto k = static_cast<std::size_t>(call.column);
+      const Column& column = *columns[k];
+      if (column.type == ColumnType::kNull || column.type == ColumnType::kString) continue;
+      if (sum_only) {
+        lanes_.push_back({&states[c], column.num.data(), rows[k], ~std::uint32_t{0}});
+      } else {
+        FoldGathered(states[c], call.fn, column.num.data(), rows[k], t, n);
+      }
+    }
+  }
+  FoldSums(lanes_, n);
+  return OkStatus();
+}
+
+Status GroupFolder::Finish() {
+  finished_ = true;
+  return OkStatus();
+}
+
+GroupSink::GroupSink(const Plan& plan, std::size_t max_groups)
+    : plan_(plan), spec_(*plan.group), max_groups_(max_groups), folder_(plan, max_groups, this) {
+  for (std::size_t e = 0; e < spec_.aggs.size(); ++e) {
+    const Expr& expr = spec_.aggs[e].expr;
+    exprs_.emplace_back(expr);
+    for (auto node : expr.calls) {
+      call_nodes_.emplace_back(e, node);
+      call_fns_.push_back(expr.nodes[static_cast<std::size_t>(node)].fn);
+    }
+  }
+  calls_ = call_fns_.size();
+}
+
+void GroupSink::SetGroup(const VehicleInfo& vehicle) {
+  Key key;
+  for (const auto& name : spec_.by) {
+    auto it = vehicle.attributes.find(name);
+    key.push_back(it == vehicle.attributes.end() ? std::nullopt
+                                                 : std::optional<std::string>(it->second));
+  }
+  auto [it, added] = groups_.emplace(std::move(key), groups_.size());
+  if (added) group_keys_.push_back(&it->first);
+  group_ = it->second;
+}
+
+Status GroupSink::Begin(const VehicleInfo& vehicle) {
+  SetGroup(vehicle);
+  return folder_.Begin(vehicle);
+}
+
+Status GroupSink::Finish() {
+  CANVOY_RETURN_IF_ERROR(folder_.Finish());
+  return Merge(folder_.partial());
+}
+
+Status GroupSink::Merge(const VehicleInfo& vehicle, const GroupPartial& partial) {
+  SetGroup(vehicle);
+  return Merge(partial);
+}
+
+Status GroupSink::Merge(const GroupPartial& partial) {
+  for (std::size_t s = 0; s < partial.t.size(); ++s) {
+    const auto found = SlotFor(partial.t[s]);
+    if (!found) return TooManyGroups(max_groups_);
+    for (std::size_t c = 0; c < calls_; ++c)
+      states_[*found * calls_ + c].Merge(partial.states[s * calls_ + c]);
+  }
+  return OkStatus();
+}
+
+std::optional<std::size_t> GroupSink::SlotFor(std::int64_t t) {
+  const auto key = std::make_pair(group_, spec_.time ? t : 0);
+  if (slot_group_.size() >= max_groups_) {
+    auto it = slots_.find(key);
+    if (it == slots_.end()) return std::nullopt;
+    return it->second;
+  }
+  auto [it, added] = slots_.emplace(key, slot_group_.size());
+  if (added) {
+    slot_group_.push_back(group_);
+    slot_t_.push_back(spec_.time ? t : 0);
+    states_.resize(states_.size() + calls_);
+  }
+  return it->second;
 }
 
 Table GroupSink::TakeTable() {
@@ -275,12 +407,13 @@ Table GroupSink::TakeTable() {
   std::vector<Column> values(exprs_.size());
   for (std::size_t e = 0; e < exprs_.size(); ++e) {
     std::vector<std::vector<double>> results(exprs_[e].expr().calls.size());
-    for (std::size_t c = 0; c < calls_.size(); ++c) {
-      if (calls_[c].expr != e) continue;
-      const auto slot_index = exprs_[e].expr().nodes[static_cast<std::size_t>(calls_[c].node)].slot;
+    for (std::size_t c = 0; c < calls_; ++c) {
+      if (call_nodes_[c].first != e) continue;
+      const auto slot_index =
+          exprs_[e].expr().nodes[static_cast<std::size_t>(call_nodes_[c].second)].slot;
       auto& out = results[static_cast<std::size_t>(slot_index)];
       for (std::size_t s = 0; s < slots; ++s)
-        out.push_back(states_[s * calls_.size() + c].Result(calls_[c].fn));
+        out.push_back(states_[s * calls_ + c].Result(call_fns_[c]));
     }
     EvalInput in;
     in.rows = slots;

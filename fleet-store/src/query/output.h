@@ -130,49 +130,116 @@ class RowSink final : public FrameSink {
   Cursor last_;
 };
 
+// What one vehicle adds to a grouped answer: its rows folded into aggregate states by time key
+// (0 without "time"), keys in the order its rows reached them.
+struct GroupPartial {
+  std::vector<std::int64_t> t;   // by slot
+  std::vector<AggState> states;  // slot * calls + call
+};
+
+class GroupSink;
+
+// Folds one vehicle's rows into a GroupPartial. A grouped query's vehicles each fold on their
+// own and their partials then join the groups in vehicle order, so that the answer does not
+// depend on how many threads read them: a sum is each vehicle's sum in time order, added up in
+// VIN order.
+class GroupFolder final : public FrameSink {
+ public:
+  // `global`, when set, is the sink the partial joins: a Push fails where a new group would pass
+  // max_groups there. Without it (a worker's folder) a Push fails only past max_groups slots of
+  // the vehicle's own, and the join fails for the rest.
+  GroupFolder(const Plan& plan, std::size_t max_groups, const GroupSink* global);
+
+  Status Begin(const VehicleInfo& vehicle) override;
+  Status Push(Frame& rows) override;
+  Status Finish() override;
+  bool finished() const { return finished_; }
+  GroupPartial& partial() { return partial_; }
+
+  // Whether joined rows may be folded where they lie (FoldJoined): no "time" key, and each
+  // aggregate call's argument is a column, an expression of the vehicle alone, or none.
+  bool folds_joined() const { return folds_joined_; }
+  // Folds n rows, row r being (t[r], columns[k] at rows[k][r] for each column k), as Push
+  // would fold a frame of them. REQUIRES: folds_joined(), columns of numbers or of no value.
+  Status FoldJoined(const std::vector<const Column*>& columns,
+                    const std::vector<const std::uint32_t*>& rows, const std::int64_t* t,
+                    std::size_t n);
+
+ private:
+  struct Call {
+    std::size_t expr;
+    std::int32_t node;
+    AggFn fn;
+    std::int32_t argument;
+    std::int32_t column = -1;  // folds_joined(): the argument is this column
+  };
+  // The vehicle's slot for key t (rows come in time order, so keys too); nullopt when a new one
+  // would pass the group bound.
+  std::optional<std::size_t> SlotFor(std::int64_t t);
+
+  const GroupPlan& spec_;
+  std::size_t max_groups_;
+  const GroupSink* global_;
+  std::vector<Expression> exprs_;
+  std::vector<Call> calls_;
+  std::vector<Operand> arguments_;  // by call, for the frame being pushed
+  std::vector<Operand> own_;        // folds_joined(): by call, the arguments of the vehicle alone
+  std::vector<SumLane> lanes_;      // FoldJoined's
+  bool folds_joined_ = true;
+  const VehicleInfo* vehicle_ = nullptr;
+  std::size_t new_groups_ = 0;  // slots of this vehicle the global sink does not have yet
+  bool finished_ = false;
+  GroupPartial partial_;
+};
+
 // Folds every vehicle's rows into groups keyed by attributes (and t); each group's aggregate
-// calls see the rows of all its vehicles.
+// calls see the rows of all its vehicles, a vehicle at a time (see GroupFolder).
 class GroupSink final : public FrameSink {
  public:
   // Fails a Push that would hold more than max_groups (group, time bucket) pairs.
   GroupSink(const Plan& plan, std::size_t max_groups);
 
   Status Begin(const VehicleInfo& vehicle) override;
-  Status Push(Frame& rows) override;
-  Status Finish() override { return OkStatus(); }
+  Status Push(Frame& rows) override { return folder_.Push(rows); }
+  Status Finish() override;
+  // Adds a vehicle's partial, as Begin, its rows and Finish would.
+  Status Merge(const VehicleInfo& vehicle, const GroupPartial& partial);
+  // The folder that Push feeds, for sources that fold joined rows into it themselves.
+  GroupFolder& folder() { return folder_; }
   // The groups in key order, from the cursor on, at most plan.limit of them.
   Table TakeTable();
 
+  // For GroupFolder: the slots held, and whether (the current vehicle's group, t) is one.
+  std::size_t slots() const { return slot_group_.size(); }
+  bool Has(std::int64_t t) const { return slots_.contains({group_, spec_.time ? t : 0}); }
+
  private:
   using Key = std::vector<std::optional<std::string>>;
-  struct Call {
-    std::size_t expr;
-    std::int32_t node;
-    AggFn fn;
-    std::int32_t argument;
-  };
   struct SlotHash {
     std::size_t operator()(const std::pair<std::size_t, std::int64_t>& k) const {
       return std::hash<std::int64_t>()(k.second) * 31 + k.first;
     }
   };
+  void SetGroup(const VehicleInfo& vehicle);
+  Status Merge(const GroupPartial& partial);  // into the current group
   // The slot of (the current group, t), or nullopt when a new one would pass max_groups_.
   std::optional<std::size_t> SlotFor(std::int64_t t);
 
   const Plan& plan_;
   const GroupPlan& spec_;
   std::size_t max_groups_;
+  std::size_t calls_ = 0;  // aggregate calls
   std::vector<Expression> exprs_;
-  std::vector<Call> calls_;
-  std::vector<Operand> arguments_;
-  const VehicleInfo* vehicle_ = nullptr;
+  std::vector<std::pair<std::size_t, std::int32_t>> call_nodes_;  // by call: (expr, node)
+  std::vector<AggFn> call_fns_;
   std::map<Key, std::size_t> groups_;
   std::vector<const Key*> group_keys_;  // by group id
   std::size_t group_ = 0;               // the current vehicle's
   std::unordered_map<std::pair<std::size_t, std::int64_t>, std::size_t, SlotHash> slots_;
   std::vector<std::size_t> slot_group_;
   std::vector<std::int64_t> slot_t_;
-  std::vector<AggState> states_;  // slot * calls_.size() + call
+  std::vector<AggState> states_;  // slot * calls_ + call
+  GroupFolder folder_;            // declared last: it reads the members above
 };
 
 // A cell of a column as JSON: null, true/false, exact integers, numbers, "Infinity", strings.

@@ -43,8 +43,8 @@ class StopSink final : public FrameSink {
 
 }  // namespace
 
-Pipeline::Pipeline(const StoreView& view, const Plan& plan, QueryControl& control,
-                   FrameSink& last)
+Pipeline::Pipeline(const StoreView& view, const Plan& plan, QueryControl& control, FrameSink& last,
+                   GroupFolder* folder)
     : plan_(plan), control_(control), first_(&last) {
   steps_.resize(plan.steps.size());
   for (std::size_t i = plan.steps.size(); i-- > 0;) {
@@ -52,7 +52,13 @@ Pipeline::Pipeline(const StoreView& view, const Plan& plan, QueryControl& contro
     first_ = steps_[i].get();
   }
   BucketStep* rollups = plan.use_rollups ? static_cast<BucketStep*>(steps_[0].get()) : nullptr;
-  reader_ = std::make_unique<SourceReader>(view, plan.source, control, *first_, rollups);
+  // Joined rows go straight into the groups when nothing stands between: no step, or only a
+  // filter that the source's predicates decide exactly.
+  const bool direct =
+      folder != nullptr && folder->folds_joined() && rollups == nullptr &&
+      (plan.steps.empty() || (plan.steps.size() == 1 && plan.source.prefilter_complete));
+  reader_ = std::make_unique<SourceReader>(view, plan.source, control, *first_, rollups,
+                                           direct ? folder : nullptr);
 }
 
 Status Pipeline::Run(const VehicleInfo& vehicle) {
@@ -136,20 +142,27 @@ class ParallelReader::RecordingSink final : public FrameSink {
 struct ParallelReader::Worker {
   Worker(const StoreView& view, const Plan& plan, QueryControl& reads,
          std::atomic<std::size_t>& round_cells, std::mutex& spares_mu, std::vector<Frame>& spares)
-      : control(reads), sink(round_cells, spares_mu, spares), pipeline(view, plan, control, sink) {}
+      : control(reads),
+        sink(round_cells, spares_mu, spares),
+        folder(plan.group ? std::make_unique<GroupFolder>(plan, reads.limits().max_groups, nullptr)
+                          : nullptr),
+        pipeline(view, plan, control, folder ? static_cast<FrameSink&>(*folder) : sink,
+                 folder.get()) {}
 
   QueryControl control;
   RecordingSink sink;
+  std::unique_ptr<GroupFolder> folder;  // a grouped query's recording
   Pipeline pipeline;
 };
 
 ParallelReader::ParallelReader(const StoreView& view, const Plan& plan, QueryControl& control,
-                               Pipeline& serial, FrameSink& last)
+                               Pipeline& serial, FrameSink& last, GroupSink* group)
     : view_(view),
       plan_(plan),
       control_(control),
       serial_(serial),
       last_(last),
+      group_(group),
       reads_(control.limits(), control.start()) {}
 
 ParallelReader::~ParallelReader() {
@@ -262,6 +275,11 @@ void ParallelReader::ReadVehicle(Worker& worker, std::size_t index) {
   // vehicles are not needed.
   if (!status && !worker.sink.overflowed()) halt_.store(true);
   // A stop can cut a vehicle's reading short without an error; then it never finishes.
+  if (worker.folder) {
+    recording.complete = status.has_value() && worker.folder->finished();
+    if (recording.complete) recording.partial = std::move(worker.folder->partial());
+    return;
+  }
   recording.complete = status.has_value() && worker.sink.finished();
   if (!recording.complete) recording.frames = {};
 }
@@ -274,6 +292,7 @@ Status ParallelReader::Replay(std::size_t index) {
   const QueryStats before = control_.stats();
   // Past the scan limit the serial run fails inside this vehicle, unless its page fills first.
   if (!control_.TryAdd(recording.read)) return serial_.Run(vehicle);
+  if (group_ != nullptr) return group_->Merge(vehicle, recording.partial);
   CANVOY_RETURN_IF_ERROR(last_.Begin(vehicle));
   for (std::size_t k = 0; k < recording.frames.size(); ++k) {
     CANVOY_RETURN_IF_ERROR(last_.Push(recording.frames[k]));
@@ -291,7 +310,7 @@ Status ParallelReader::Recount(std::size_t index, std::size_t push, const QueryS
   QueryControl recount(control_.limits(), control_.start());
   recount.stats() = before;
   StopSink stop(recount, push);
-  Pipeline pipeline(view_, plan_, recount, stop);
+  Pipeline pipeline(view_, plan_, recount, stop, nullptr);
   CANVOY_RETURN_IF_ERROR(pipeline.Run((*batch_)[index]));
   if (recount.error()) return *recount.error();
   control_.stats() = recount.stats();

@@ -23,7 +23,10 @@ namespace canvoy::fleet_store::query {
 // The plan's steps in front of `last`, and the reader that feeds them. Used by one thread.
 class Pipeline {
  public:
-  Pipeline(const StoreView& view, const Plan& plan, QueryControl& control, FrameSink& last);
+  // `folder`: the GroupFolder that `last` is or feeds, for a source that folds joined rows into
+  // it (see GroupFolder::FoldJoined); null for row output.
+  Pipeline(const StoreView& view, const Plan& plan, QueryControl& control, FrameSink& last,
+           GroupFolder* folder);
 
   // Reads one (matching) vehicle: counts it, then Begin, its rows, Finish. Reads nothing more,
   // and skips Finish, once the control says to stop; that is not an error.
@@ -43,15 +46,17 @@ class Pipeline {
 bool ReadsInParallel(const Plan& plan, unsigned threads);
 
 // Reads batches of vehicles on up to control.limits().threads threads, the caller's included:
-// each thread runs a pipeline of its own that ends in a recording, and the caller then replays
-// the recordings into `last` in the batch's order, so that `last` and `control` see what the
-// serial run (`serial`, vehicle by vehicle) would give: the same rows, counts and errors. A
-// vehicle the workers could not read to its end is read by `serial` in its turn. The threads
-// start with the first batch and are joined by the destructor. Used by one thread.
+// each thread runs a pipeline of its own that ends in a recording (for a grouped query, in a
+// GroupFolder), and the caller then replays the recordings into `last` (merges the partials
+// into `group`) in the batch's order, so that `last` and `control` see what the serial run
+// (`serial`, vehicle by vehicle) would give: the same rows, groups, counts and errors. A vehicle
+// the workers could not read to its end is read by `serial` in its turn. The threads start with
+// the first batch and are joined by the destructor. Used by one thread.
 class ParallelReader {
  public:
-  ParallelReader(const StoreView& view, const Plan& plan, QueryControl& control,
-                 Pipeline& serial, FrameSink& last);
+  // `group`: `last` when the plan is grouped, else null.
+  ParallelReader(const StoreView& view, const Plan& plan, QueryControl& control, Pipeline& serial,
+                 FrameSink& last, GroupSink* group);
   ~ParallelReader();
   ParallelReader(const ParallelReader&) = delete;
   ParallelReader& operator=(const ParallelReader&) = delete;
@@ -64,6 +69,7 @@ class ParallelReader {
   // One vehicle as a worker read it.
   struct Recording {
     std::vector<Frame> frames;  // as pushed into the recording sink, in order
+    GroupPartial partial;       // a grouped query's
     bool complete = false;      // read to its end and finished: the serial run's frames
     QueryStats read;            // what reading it counted (one vehicle)
   };
@@ -87,6 +93,7 @@ class ParallelReader {
   QueryControl& control_;  // the serial run's counts, and the page
   Pipeline& serial_;
   FrameSink& last_;
+  GroupSink* group_;
   QueryControl reads_;  // what the workers read, for the limits
   bool started_ = false;
   std::vector<std::unique_ptr<Worker>> workers_;  // [0] is the caller's

@@ -106,6 +106,16 @@ bool DropFailing(Cells<std::int64_t>& t, Column& c, double number) {
   return kept_failing == 0;
 }
 
+// pass[i] = num[i] op number (`first`), or pass[i] &= it.
+template <Op kOp>
+void Mark(const double* num, std::size_t n, double number, bool first, std::uint8_t* pass) {
+  if (first) {
+    for (std::size_t i = 0; i < n; ++i) pass[i] = Passes(kOp, num[i], number) ? 1 : 0;
+  } else {
+    for (std::size_t i = 0; i < n; ++i) pass[i] &= Passes(kOp, num[i], number) ? 1 : 0;
+  }
+}
+
 // Whether no number in [min, max] satisfies `number op p.number`. Rollups hold integers as
 // doubles; rounding keeps their order, and below 2^53 cannot move one across p.number.
 bool NoneCanPass(const SourcePredicate& p, double min, double max) {
@@ -319,6 +329,124 @@ void SourceReader::JoinTwo() {
   joined_[1].resize(rows);
 }
 
+// The rows of the two buffers' join whose samples' passes_ are 1 (a signal without predicates
+// passes every sample), as JoinTwo pairs them, into chunk_.t and joined_; returns their number.
+// Timestamps of signals read from one message mostly agree, so the usual step is both sides at
+// once; the row is written, and kept only when it passes.
+template <bool kMaskA, bool kMaskB>
+std::size_t SourceReader::JoinPassing() {
+  const std::int64_t* a = buffers_[0].t.data();
+  const std::int64_t* b = buffers_[1].t.data();
+  const std::size_t na = buffers_[0].t.size();
+  const std::size_t nb = buffers_[1].t.size();
+  const std::uint8_t* pass_a = passes_[0].data();
+  const std::uint8_t* pass_b = passes_[1].data();
+  std::int64_t* t_out = chunk_.t.data();
+  std::uint32_t* ia = joined_[0].data();
+  std::uint32_t* ib = joined_[1].data();
+  const auto passes = [&](std::size_t i, std::size_t j) -> std::size_t {
+    unsigned p = 1;
+    if constexpr (kMaskA) p &= pass_a[i];
+    if constexpr (kMaskB) p &= pass_b[j];
+    return p;
+  };
+  std::size_t rows = 0;
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < na && j < nb) {
+    // Both sides step together while their timestamps agree and are not tied.
+    while (i + 1 < na && j + 1 < nb) {
+      const std::int64_t t = a[i];
+      if (t == b[j] && a[i + 1] != t && b[j + 1] != t) {
+        t_out[rows] = t;
+        ia[rows] = static_cast<std::uint32_t>(i);
+        ib[rows] = static_cast<std::uint32_t>(j);
+        rows += passes(i, j);
+        ++i;
+        ++j;
+      } else if (t < b[j]) {
+        ++i;
+      } else if (b[j] < t) {
+        ++j;
+      } else {
+        break;  // tied
+      }
+    }
+    if (i == na || j == nb) break;
+    // A tie, or the last sample of a side: one timestamp of the general merge.
+    const std::int64_t t = a[i];
+    if (t == b[j]) {
+      std::size_t i_end = i + 1;
+      while (i_end < na && a[i_end] == t) ++i_end;
+      std::size_t j_end = j + 1;
+      while (j_end < nb && b[j_end] == t) ++j_end;
+      const std::size_t ties = std::min(i_end - i, j_end - j);
+      for (std::size_t r = 0; r < ties; ++r) {
+        t_out[rows] = t;
+        ia[rows] = static_cast<std::uint32_t>(i + r);
+        ib[rows] = static_cast<std::uint32_t>(j + r);
+        rows += passes(i + r, j + r);
+      }
+      i = i_end;
+      j = j_end;
+    } else if (t < b[j]) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+  return rows;
+}
+
+Status SourceReader::FoldJoined() {
+  passes_.resize(2);
+  bool masked[2] = {false, false};
+  for (const SourcePredicate& p : source_.prefilter) {
+    const Column& c = buffers_[p.signal].values;
+    auto& pass = passes_[p.signal];
+    const std::size_t n = c.size();
+    if (!masked[p.signal]) pass.resize(n);
+    const bool first = !masked[p.signal];
+    masked[p.signal] = true;
+    switch (p.op) {
+      case Op::kLt:
+        Mark<Op::kLt>(c.num.data(), n, p.number, first, pass.data());
+        break;
+      case Op::kLe:
+        Mark<Op::kLe>(c.num.data(), n, p.number, first, pass.data());
+        break;
+      case Op::kGt:
+        Mark<Op::kGt>(c.num.data(), n, p.number, first, pass.data());
+        break;
+      case Op::kGe:
+        Mark<Op::kGe>(c.num.data(), n, p.number, first, pass.data());
+        break;
+      default:
+        Mark<Op::kEq>(c.num.data(), n, p.number, first, pass.data());
+    }
+  }
+  const std::size_t most = std::min(buffers_[0].t.size(), buffers_[1].t.size());
+  chunk_.t.resize(most);
+  joined_.resize(2);
+  joined_[0].resize(most);
+  joined_[1].resize(most);
+  std::size_t rows = 0;
+  if (masked[0] && masked[1]) {
+    rows = JoinPassing<true, true>();
+  } else if (masked[0]) {
+    rows = JoinPassing<true, false>();
+  } else if (masked[1]) {
+    rows = JoinPassing<false, true>();
+  } else {
+    rows = JoinPassing<false, false>();
+  }
+  const std::vector<const Column*> columns = {&buffers_[0].values, &buffers_[1].values};
+  const std::vector<const std::uint32_t*> at = {joined_[0].data(), joined_[1].data()};
+  auto status = direct_->FoldJoined(columns, at, chunk_.t.data(), rows);
+  chunk_.t.clear();
+  return status;
+}
+
 void SourceReader::JoinMany() {
   const std::size_t n = buffers_.size();
   for (;;) {
@@ -359,6 +487,9 @@ void SourceReader::JoinMany() {
 // others leave out the hours where the lead has no sample left: no row of those hours could pass.
 Status SourceReader::ReadJoined(const Vin& vin, std::int64_t from, std::int64_t to) {
   buffers_.resize(source_.signals.size());
+  const auto of_numbers = [this](std::size_t k) {
+    return buffers_[k].values.type != ColumnType::kString;
+  };
   const bool prefilter = !source_.prefilter.empty();
   const std::size_t lead = prefilter ? source_.prefilter[0].signal : 0;
   const StoreView::HourSkip dead = [this](std::int64_t hour, bool numeric) {
@@ -379,23 +510,38 @@ Status SourceReader::ReadJoined(const Vin& vin, std::int64_t from, std::int64_t 
     if (buffers_[lead].t.empty() && !next) return OkStatus();
     const std::int64_t end = next.value_or(to);
     live_hours_.clear();
+    // Folded joins evaluate the predicates on the joined rows: nothing is dropped before.
+    bool direct = direct_ != nullptr && source_.signals.size() == 2 && of_numbers(lead);
     bool exact = true;  // every sample left passes its predicates
-    for (const SourcePredicate& p : source_.prefilter) {
-      if (p.signal == lead) exact &= DropFailing(buffers_[lead].t, buffers_[lead].values, p);
-    }
-    std::int64_t hour_end = 0;  // of the last hour taken: times are sorted, so one test each
-    for (const std::int64_t t : buffers_[lead].t) {
-      if (!live_hours_.empty() && t < hour_end) continue;
-      const std::int64_t hour = FloorTo(t, kHourUs);
-      if (live_hours_.empty() || live_hours_.back() != hour) live_hours_.push_back(hour);
-      hour_end = hour > std::numeric_limits<std::int64_t>::max() - kHourUs
-                     ? std::numeric_limits<std::int64_t>::max()
-                     : hour + kHourUs;
+    const auto drop_lead = [&] {
+      for (const SourcePredicate& p : source_.prefilter) {
+        if (p.signal == lead) exact &= DropFailing(buffers_[lead].t, buffers_[lead].values, p);
+      }
+    };
+    if (!direct) drop_lead();
+    // The hours of the lead's samples: times are sorted, so each hour's end is found by a
+    // binary search from its first sample.
+    const auto& lead_t = buffers_[lead].t;
+    for (auto it = lead_t.begin(); it != lead_t.end();) {
+      const std::int64_t hour = FloorTo(*it, kHourUs);
+      live_hours_.push_back(hour);
+      if (hour > std::numeric_limits<std::int64_t>::max() - kHourUs) break;
+      it = std::lower_bound(it, lead_t.end(), hour + kHourUs);
     }
     for (std::size_t k = 0; k < source_.signals.size(); ++k) {
       if (k == lead) continue;
       CANVOY_RETURN_IF_ERROR(Buffer(vin, k, start, end, 0, prefilter ? &unused : nullptr));
       if (control_.stopped()) return OkStatus();
+    }
+    if (direct && !of_numbers(1 - lead)) {
+      direct = false;
+      drop_lead();
+    }
+    if (direct) {
+      CANVOY_RETURN_IF_ERROR(FoldJoined());
+      if (!next || control_.stopped()) return OkStatus();
+      start = *next;
+      continue;
     }
     for (const SourcePredicate& p : source_.prefilter) {
       if (p.signal != lead)

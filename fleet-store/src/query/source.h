@@ -16,10 +16,17 @@ namespace canvoy::fleet_store::query {
 
 class SourceReader {
  public:
-  // `rollups`: the first step, when the plan answers it from rollups; else null.
+  // `rollups`: the first step, when the plan answers it from rollups; else null. `direct`: where
+  // joined rows of two signals may be folded without building them (GroupFolder::FoldJoined),
+  // the steps being at most a filter of source predicates; else null.
   SourceReader(const StoreView& view, const SourcePlan& source, QueryControl& control,
-               FrameSink& first, BucketStep* rollups)
-      : view_(view), source_(source), control_(control), first_(first), rollups_(rollups) {}
+               FrameSink& first, BucketStep* rollups, GroupFolder* direct)
+      : view_(view),
+        source_(source),
+        control_(control),
+        first_(first),
+        rollups_(rollups),
+        direct_(direct) {}
 
   // Pushes the vehicle's rows with timestamps in [from_us, source.to_us). Returns early, without
   // an error, when the control says to stop (see QueryControl::error()).
@@ -42,6 +49,11 @@ class SourceReader {
   Status FindDeadHours(const Vin& vin, std::size_t lead, std::int64_t from, std::int64_t to);
   void Join();
   void JoinTwo();
+  // Joins the two buffers, keeps the rows that pass every source predicate, and folds them into
+  // direct_.
+  Status FoldJoined();
+  template <bool kMaskA, bool kMaskB>
+  std::size_t JoinPassing();
   void JoinMany();
   Status Flush();
 
@@ -50,6 +62,7 @@ class SourceReader {
   QueryControl& control_;
   FrameSink& first_;
   BucketStep* rollups_;
+  GroupFolder* direct_;
   // One signal's samples of a join window.
   struct Buffered {
     Cells<std::int64_t> t;
@@ -59,7 +72,8 @@ class SourceReader {
   Frame chunk_;
   std::vector<Buffered> buffers_;                   // by signal
   std::vector<std::size_t> at_;                     // join positions, by signal
-  std::vector<std::vector<std::uint32_t>> joined_;  // rows of the window's join, by signal
+  std::vector<Cells<std::uint32_t>> joined_;        // rows of the window's join, by signal
+  std::vector<Cells<std::uint8_t>> passes_;         // FoldJoined: by signal, by sample
   std::vector<std::int64_t> dead_hours_;            // prefilter: see FindDeadHours; sorted
   std::vector<std::int64_t> live_hours_;  // prefilter: hours of the lead's samples left; sorted
 };
