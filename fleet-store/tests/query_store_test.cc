@@ -3,16 +3,20 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <limits>
 
+#include "canvoy/fleet_store/query.h"
 #include "canvoy/fleet_store/query_service.h"
 #include "canvoy/fleet_store/store_view.h"
 #include "canvoy/fleet_store/store_writer.h"
+#include "fake_store_view.h"
 #include "test_support.h"
 
 namespace canvoy::fleet_store {
 namespace {
 
 using namespace test_support;
+using test_support::FakeStoreView;
 namespace json = boost::json;
 
 constexpr std::int64_t kT0 = 1'699'920'000'000'000;  // 2023-11-14T00:00:00Z
@@ -101,6 +105,62 @@ TEST_F(QueryStoreTest, AFilterBeforeAJoinLeavesOutHoursThatCannotPassAndAnswersT
     return answer.at("stats").at("samples").to_number<std::uint64_t>();
   };
   EXPECT_LT(read(early) * 3, read(late) * 2) << json::serialize(early.at("stats"));
+}
+
+// A join of more than one window on the real view, which decodes runs straight into the
+// engine's buffers: a signal that is an integer for some hours and a double (with NaN) for
+// others, and a bool; the rows and a grouped filter agree with the same samples in memory.
+TEST_F(QueryStoreTest, RunsDecodedInPlaceGiveTheRowsOfTheSamplesInMemory) {
+  FakeStoreView memory;
+  const Vin vin = Vin::Parse(kVin2).value();
+  memory.AddVehicle(vin, {});
+  ImportedBatch batch{vin, Stream(9), 1, kT0, {}};
+  batch.series = {
+      {"Vehicle.Speed", "", {}}, {"Engine.Counter", "", {}}, {"Vehicle.IsMoving", "", {}}};
+  const auto add = [&](std::size_t series, std::int64_t t, SignalValue value) {
+    batch.series[series].samples.push_back({t, value});
+    memory.AddSample(vin, batch.series[series].signal, t, value);
+  };
+  for (int i = 0; i < 80'000; ++i) {  // a second apart: more than one join window
+    const std::int64_t t = kT0 + i * kSecond;
+    if (i % 7 != 3) add(0, t, (i % 13) * 0.5);
+    if (i % 5 == 1) continue;
+    if ((i / 3600) % 3 == 1) {  // every third hour in doubles, some of them NaN
+      add(1, t, i % 11 == 0 ? std::numeric_limits<double>::quiet_NaN() : i * 0.25);
+    } else {
+      add(1, t, std::int64_t{i});
+    }
+    add(2, t, i % 3 == 0);
+  }
+  auto applied = writer_->ApplyImported({batch});
+  ASSERT_TRUE(applied) << applied.error().ToString();
+  auto view = store_->View();
+  const std::string selector = R"j("vehicles": {"vin": ")j" + std::string(kVin2) + R"j("}, )j";
+  for (const std::string document :
+       {R"j({"source": {"samples": ["Engine.Counter", "Vehicle.Speed"]}, "limit": 100000})j",
+        R"j({"source": {"samples": ["Vehicle.IsMoving", "Engine.Counter"]},
+                "steps": [{"filter": "Engine.Counter > 20000"}], "limit": 100000})j",
+        R"j({"source": {"samples": ["Engine.Counter", "Vehicle.Speed"]},
+                "steps": [{"filter": "Vehicle.Speed > 2"}],
+                "group": {"aggs": {"n": "count()", "s": "sum(Engine.Counter)",
+                                   "hi": "max(Engine.Counter)", "l": "last(Engine.Counter)"}}})j"}) {
+    const std::string query = "{" + selector + document.substr(1);
+    QueryLimits limits;
+    limits.max_scanned_values = 10'000'000;
+    auto stored = RunQuery(*view, query, limits);
+    auto expected = RunQuery(memory, query, limits);
+    ASSERT_TRUE(stored) << stored.error().ToString();
+    ASSERT_TRUE(expected) << expected.error().ToString();
+    const auto rows = [](const QueryAnswer& answer) {
+      return json::parse(answer.body).at("rows").as_array();
+    };
+    const auto got = rows(stored.value());
+    const auto want = rows(expected.value());
+    ASSERT_EQ(got.size(), want.size()) << document;
+    EXPECT_GT(got.size(), 0u) << document;
+    for (std::size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i], want[i]) << "row " << i << " of " << document;
+  }
 }
 
 TEST_F(QueryStoreTest, TheExistingRoutesStillAnswer) {

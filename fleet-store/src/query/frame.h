@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "canvoy/fleet_store/cells.h"
 #include "canvoy/fleet_store/types.h"
 
 namespace canvoy::fleet_store::query {
@@ -19,40 +20,6 @@ namespace canvoy::fleet_store::query {
 // zero gives it, and it propagates through arithmetic. Infinities are values.
 inline constexpr double kNullValue = std::numeric_limits<double>::quiet_NaN();
 inline bool IsNull(double v) { return v != v; }
-
-// std::allocator, except that a vector's resize() leaves the new elements default-initialized:
-// numbers unwritten. The engine sizes its row vectors and then writes every cell (joins,
-// gathers), so zeroing them first would be a wasted pass over each chunk.
-template <class T>
-struct UninitAllocator : std::allocator<T> {
-  template <class U>
-  struct rebind {
-    using other = UninitAllocator<U>;
-  };
-  UninitAllocator() = default;
-  template <class U>
-  UninitAllocator(const UninitAllocator<U>&) noexcept {}
-  template <class U>
-  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
-    ::new (static_cast<void*>(p)) U;
-  }
-  template <class U, class... Args>
-  void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-  }
-};
-// A vector of row cells (see UninitAllocator).
-template <class T>
-using Cells = std::vector<T, UninitAllocator<T>>;
-
-// Appends [first, last) to `cells` with one memmove (insert() would construct cell by cell
-// through the allocator).
-template <class T>
-void AppendCells(Cells<T>& cells, const T* first, const T* last) {
-  const std::size_t before = cells.size();
-  cells.resize(before + static_cast<std::size_t>(last - first));
-  std::copy(first, last, cells.data() + before);
-}
 
 // How a column's cells are written out. A chunk's column takes the type of its first value.
 enum class ColumnType : std::uint8_t { kNull, kDouble, kBool, kInt64, kUInt64, kString };

@@ -36,6 +36,22 @@ struct SourcePredicate {
   double number = 0;
 };
 
+// Whether `v op number` holds, for a SourcePredicate's op.
+inline bool Passes(Op op, double v, double number) {
+  switch (op) {
+    case Op::kLt:
+      return v < number;
+    case Op::kLe:
+      return v <= number;
+    case Op::kGt:
+      return v > number;
+    case Op::kGe:
+      return v >= number;
+    default:
+      return v == number;
+  }
+}
+
 struct SourcePlan {
   enum class Kind { kLatest, kSamples } kind = Kind::kSamples;
   std::vector<std::string> signals;

@@ -44,6 +44,8 @@ class SourceReader {
   Result<std::optional<std::int64_t>> Buffer(const Vin& vin, std::size_t k, std::int64_t from,
                                              std::int64_t to, std::size_t window,
                                              const StoreView::HourSkip* skip = nullptr);
+  struct Buffered;
+  void KeepInPlace(const SampleRun& run, std::size_t keep, Buffered& b);
   // The hours in [from, to) whose rollups show that no number of the lead signal passes the
   // first prefilter predicate on it, into dead_hours_.
   Status FindDeadHours(const Vin& vin, std::size_t lead, std::int64_t from, std::int64_t to);
@@ -71,6 +73,7 @@ class SourceReader {
 
   Frame chunk_;
   std::vector<Buffered> buffers_;                   // by signal
+  Buffered spare_;                                  // KeepInPlace's
   std::vector<std::size_t> at_;                     // join positions, by signal
   std::vector<Cells<std::uint32_t>> joined_;        // rows of the window's join, by signal
   std::vector<Cells<std::uint8_t>> passes_;         // FoldJoined: by signal, by sample

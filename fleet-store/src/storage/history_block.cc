@@ -194,8 +194,9 @@ Status DecodeChunk(const ChunkView& c, std::int64_t from_us, std::int64_t last_u
 // A numeric chunk's samples as columns: t, the value as a double, and integers' exact bits.
 // The outputs grow by the chunk's count first and are written through pointers, which keeps the
 // decode loop in registers; they are cut to what was decoded, also on error.
+template <class Out>
 Status DecodeChunkColumns(const ChunkView& c, std::int64_t from_us, std::int64_t last_us,
-                          SampleColumnsOut& out) {
+                          Out& out) {
   const bool exact = c.type == kInt64 || c.type == kUint64;
   const std::size_t base = out.t->size();
   out.t->resize(base + c.count);
@@ -213,20 +214,57 @@ Status DecodeChunkColumns(const ChunkView& c, std::int64_t from_us, std::int64_t
       bits_out[n] = static_cast<std::uint64_t>(v);
     ++n;
   };
+  if (out.maybe_nan != nullptr && c.type == kDouble &&
+      !(packed::IsPacked(c.version) && c.packed.scheme == packed::kDecimal))
+    *out.maybe_nan = true;  // decimals are integers over a power of ten: never NaN
   Status status = OkStatus();
-  switch (c.type) {
-    case kBool:
-      status = DecodeSamples<kBool>(c, BoolDecoder{}, from_us, last_us, emit);
-      break;
-    case kInt64:
-      status = DecodeSamples<kInt64>(c, IntDecoder<std::int64_t>{}, from_us, last_us, emit);
-      break;
-    case kUint64:
-      status = DecodeSamples<kUint64>(c, IntDecoder<std::uint64_t>{}, from_us, last_us, emit);
-      break;
-    default:
-      status = DecodeSamples<kDouble>(c, DoubleDecoder{}, from_us, last_us, emit);
-      break;
+  if (packed::IsPacked(c.version) && c.first_us >= from_us && c.last_us <= last_us) {
+    // Wholly in range: each group's timestamps go straight to the output, its values are
+    // converted from the group's raw words (as emit converts them).
+    packed::GroupReader reader(c.type, c.count, c.first_us, c.last_us, c.packed);
+    alignas(64) std::uint64_t raw[packed::kGroupSize];
+    while (!reader.done()) {
+      auto group = reader.Next(t_out + n, raw);
+      if (!group) {
+        status = group.error();
+        break;
+      }
+      const std::size_t g = group.value();
+      double* num = num_out + n;
+      switch (c.type) {
+        case kBool:
+          for (std::size_t i = 0; i < g; ++i) num[i] = raw[i] != 0 ? 1.0 : 0.0;
+          break;
+        case kInt64:
+          for (std::size_t i = 0; i < g; ++i)
+            num[i] = static_cast<double>(static_cast<std::int64_t>(raw[i]));
+          std::memcpy(bits_out + n, raw, g * sizeof raw[0]);
+          break;
+        case kUint64:
+          for (std::size_t i = 0; i < g; ++i) num[i] = static_cast<double>(raw[i]);
+          std::memcpy(bits_out + n, raw, g * sizeof raw[0]);
+          break;
+        default:
+          std::memcpy(num, raw, g * sizeof raw[0]);  // a double's bits
+      }
+      n += g;
+    }
+    if (status) status = reader.Finish();
+  } else {
+    switch (c.type) {
+      case kBool:
+        status = DecodeSamples<kBool>(c, BoolDecoder{}, from_us, last_us, emit);
+        break;
+      case kInt64:
+        status = DecodeSamples<kInt64>(c, IntDecoder<std::int64_t>{}, from_us, last_us, emit);
+        break;
+      case kUint64:
+        status = DecodeSamples<kUint64>(c, IntDecoder<std::uint64_t>{}, from_us, last_us, emit);
+        break;
+      default:
+        status = DecodeSamples<kDouble>(c, DoubleDecoder{}, from_us, last_us, emit);
+        break;
+    }
   }
   out.t->resize(base + n);
   out.num->resize(base + n);
@@ -409,9 +447,11 @@ Status DecodeBlockRange(std::string_view block, std::int64_t from_us, std::int64
   return DecodeInRange(block, from_us, to_us - 1, out);
 }
 
-Result<std::optional<std::uint8_t>> DecodeBlockColumns(std::string_view block,
-                                                       std::int64_t from_us, std::int64_t to_us,
-                                                       SampleColumnsOut out) {
+namespace {
+
+template <class Out>
+Result<std::optional<std::uint8_t>> DecodeColumns(std::string_view block, std::int64_t from_us,
+                                                  std::int64_t to_us, Out& out) {
   if (to_us <= from_us) return std::optional<std::uint8_t>();
   const std::int64_t last_us = to_us - 1;
   if (block.empty()) return std::optional<std::uint8_t>();
@@ -444,6 +484,18 @@ Result<std::optional<std::uint8_t>> DecodeBlockColumns(std::string_view block,
     CANVOY_RETURN_IF_ERROR(DecodeChunkColumns(c, from_us, last_us, out));
   }
   return type;
+}
+
+}  // namespace
+
+Result<std::optional<std::uint8_t>> DecodeBlockColumns(std::string_view block, std::int64_t from_us,
+                                                       std::int64_t to_us, SampleColumnsOut out) {
+  return DecodeColumns(block, from_us, to_us, out);
+}
+
+Result<std::optional<std::uint8_t>> DecodeBlockColumns(std::string_view block, std::int64_t from_us,
+                                                       std::int64_t to_us, SampleCellsOut out) {
+  return DecodeColumns(block, from_us, to_us, out);
 }
 
 Result<std::size_t> CountChunks(std::string_view block) {

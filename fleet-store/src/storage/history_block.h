@@ -71,6 +71,7 @@
 #include <vector>
 
 #include "canvoy/common/error.h"
+#include "canvoy/fleet_store/cells.h"
 #include "canvoy/fleet_store/types.h"
 
 namespace rocksdb {
@@ -109,12 +110,19 @@ std::string EncodeChunkV2(std::span<const Sample> samples);
                                       std::int64_t to_us, std::vector<Sample>* out);
 
 // Where DecodeBlockColumns appends: timestamps, values as doubles (bools 0/1, integers
-// converted, NaN kept), and for int64/uint64 the exact bits.
-struct SampleColumnsOut {
-  std::vector<std::int64_t>* t;
-  std::vector<double>* num;
-  std::vector<std::uint64_t>* bits;
+// converted, NaN kept), and for int64/uint64 the exact bits; in vectors, or in cells that are
+// not zeroed before they are written (SampleCellsOut).
+template <template <class> class Vector>
+struct ColumnsOut {
+  Vector<std::int64_t>* t;
+  Vector<double>* num;
+  Vector<std::uint64_t>* bits;
+  bool* maybe_nan = nullptr;  // when set, made true where a double chunk could hold NaN
 };
+template <class T>
+using StdVector = std::vector<T>;
+using SampleColumnsOut = ColumnsOut<StdVector>;
+using SampleCellsOut = ColumnsOut<Cells>;
 
 // DecodeBlockRange as columns, for readers that want numbers in bulk: possible when the chunks
 // in range are numeric, of one type, and follow each other in time (a compacted block has one
@@ -125,6 +133,10 @@ struct SampleColumnsOut {
                                                                      std::int64_t from_us,
                                                                      std::int64_t to_us,
                                                                      SampleColumnsOut out);
+[[nodiscard]] Result<std::optional<std::uint8_t>> DecodeBlockColumns(std::string_view block,
+                                                                     std::int64_t from_us,
+                                                                     std::int64_t to_us,
+                                                                     SampleCellsOut out);
 
 // The number of chunks of `block`, reading only their headers.
 [[nodiscard]] Result<std::size_t> CountChunks(std::string_view block);

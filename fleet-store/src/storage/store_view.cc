@@ -130,14 +130,20 @@ class RocksStoreView final : public StoreView {
   Status ScanSampleRuns(const Vin& vin, std::string_view signal, std::int64_t from_us,
                         std::int64_t to_us,
                         const std::function<bool(const SampleRun&)>& fn) const override {
-    return ScanRuns(vin, signal, from_us, to_us, nullptr, fn);
+    return ScanRuns(vin, signal, from_us, to_us, nullptr, nullptr, fn);
   }
 
   // A block is an hour: `skip` is asked about each block before it is decoded.
+  Status ScanSampleRunsInto(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                            std::int64_t to_us, const HourSkip* skip, RunCells into,
+                            const std::function<bool(const SampleRun&)>& fn) const override {
+    return ScanRuns(vin, signal, from_us, to_us, skip, &into, fn);
+  }
+
   Status ScanSampleRunsSkipping(const Vin& vin, std::string_view signal, std::int64_t from_us,
                                 std::int64_t to_us, const HourSkip& skip,
                                 const std::function<bool(const SampleRun&)>& fn) const override {
-    return ScanRuns(vin, signal, from_us, to_us, &skip, fn);
+    return ScanRuns(vin, signal, from_us, to_us, &skip, nullptr, fn);
   }
 
   Status ScanRollups(
@@ -186,33 +192,46 @@ class RocksStoreView final : public StoreView {
   }
 
  private:
-  // A block at a time, as columns where the block allows (DecodeBlockColumns); with `skip`, a
-  // block it names is not decoded.
-  Status ScanRuns(const Vin& vin, std::string_view signal, std::int64_t from_us,
-                  std::int64_t to_us, const HourSkip* skip,
+  // A block at a time, as columns where the block allows (DecodeBlockColumns), decoded onto
+  // the end of `into` when set; with `skip`, a block it names is not decoded.
+  Status ScanRuns(const Vin& vin, std::string_view signal, std::int64_t from_us, std::int64_t to_us,
+                  const HourSkip* skip, const RunCells* into,
                   const std::function<bool(const SampleRun&)>& fn) const {
-    std::vector<std::int64_t> t;
-    std::vector<double> num;
-    std::vector<std::uint64_t> bits;
+    Cells<std::int64_t> own_t;
+    Cells<double> own_num;
+    Cells<std::uint64_t> own_bits;
+    Cells<std::int64_t>& t = into != nullptr ? *into->t : own_t;
+    Cells<double>& num = into != nullptr ? *into->num : own_num;
+    Cells<std::uint64_t>& bits = into != nullptr ? *into->bits : own_bits;
     std::vector<Sample> samples;
     return ForEachBlock(vin, signal, from_us, to_us, [&](std::string_view key,
                                                          std::string_view block) -> Result<bool> {
       if (skip != nullptr) {
         const auto hour = SeriesKeyStart(key);
         if (!hour) return Error(Errc::kStorage, "history: corrupt key '" + ToHex(key) + "'");
-        CANVOY_ASSIGN_OR_RETURN(const bool numeric, BlockIsNumeric(block));
-        if ((*skip)(*hour, numeric)) return true;
+        // Passing an hour is always allowed: the headers are read only for an hour that would
+        // be left out if it were numeric.
+        if ((*skip)(*hour, true)) {
+          CANVOY_ASSIGN_OR_RETURN(const bool numeric, BlockIsNumeric(block));
+          if (numeric || (*skip)(*hour, false)) return true;
+        }
       }
-      t.clear();
-      num.clear();
-      bits.clear();
-      CANVOY_ASSIGN_OR_RETURN(auto type, DecodeBlockColumns(block, from_us, to_us, {&t, &num, &bits}));
+      if (into == nullptr) {
+        t.clear();
+        num.clear();
+        bits.clear();
+      }
+      const std::size_t t0 = t.size(), num0 = num.size(), bits0 = bits.size();
+      bool maybe_nan = false;
+      CANVOY_ASSIGN_OR_RETURN(
+          auto type, DecodeBlockColumns(block, from_us, to_us, {&t, &num, &bits, &maybe_nan}));
       SampleRun run;
       if (type) {
         run.type = *type;
-        run.t = t;
-        run.num = num;
-        run.bits = bits;
+        run.no_nan = !maybe_nan;
+        run.t = std::span<const std::int64_t>(t).subspan(t0);
+        run.num = std::span<const double>(num).subspan(num0);
+        run.bits = std::span<const std::uint64_t>(bits).subspan(bits0);
       } else {
         samples.clear();
         CANVOY_RETURN_IF_ERROR(DecodeBlockRange(block, from_us, to_us, &samples));

@@ -10,6 +10,7 @@
 
 #include "canvoy/common/error.h"
 #include "canvoy/common/ids.h"
+#include "canvoy/fleet_store/cells.h"
 #include "canvoy/fleet_store/types.h"
 
 namespace canvoy::fleet_store {
@@ -24,6 +25,7 @@ struct SampleRun {
   std::span<const std::int64_t> t;
   std::span<const double> num;
   std::span<const std::uint64_t> bits;
+  bool no_nan = false;  // columns: the store knows that no value is NaN (decimal doubles)
 
   bool columns() const { return samples.empty(); }
   std::size_t size() const { return samples.empty() ? t.size() : samples.size(); }
@@ -97,6 +99,24 @@ class StoreView {
                                         const std::function<bool(const SampleRun&)>& fn) const {
     (void)skip;
     return ScanSampleRuns(vin, signal, from_us, to_us, fn);
+  }
+
+  // The caller's cells that ScanSampleRunsInto may decode runs into.
+  struct RunCells {
+    Cells<std::int64_t>* t;
+    Cells<double>* num;
+    Cells<std::uint64_t>* bits;
+  };
+  // ScanSampleRunsSkipping (ScanSampleRuns when `skip` is null) that may decode a run of columns
+  // straight onto the end of `into`, saving a copy: such a run's t, num and bits spans are the
+  // cells' last elements (bits only for int64/uint64) when `fn` sees it, and `fn` may keep them
+  // there or cut the cells back. Runs decoded elsewhere leave `into` alone, as the default does.
+  virtual Status ScanSampleRunsInto(const Vin& vin, std::string_view signal, std::int64_t from_us,
+                                    std::int64_t to_us, const HourSkip* skip, RunCells into,
+                                    const std::function<bool(const SampleRun&)>& fn) const {
+    (void)into;
+    return skip != nullptr ? ScanSampleRunsSkipping(vin, signal, from_us, to_us, *skip, fn)
+                           : ScanSampleRuns(vin, signal, from_us, to_us, fn);
   }
   // Rollups of the minutes (or hours) whose start lies in [from_us, to_us), in time order; a
   // bucket without numeric samples is skipped. `bucket_start_us` is a multiple of 60 s (3600 s).

@@ -1,0 +1,242 @@
+// SourceReader's joins: rows of several signals at equal timestamps, built as a frame (Join) or,
+// for two signals, folded into the groups where they lie (FoldJoined).
+#include <algorithm>
+#include <cstdint>
+
+#include "query/source.h"
+
+namespace canvoy::fleet_store::query {
+namespace {
+
+// pass[i] = num[i] op number (`first`), or pass[i] &= it.
+template <Op kOp>
+void Mark(const double* num, std::size_t n, double number, bool first, std::uint8_t* pass) {
+  if (first) {
+    for (std::size_t i = 0; i < n; ++i) pass[i] = Passes(kOp, num[i], number) ? 1 : 0;
+  } else {
+    for (std::size_t i = 0; i < n; ++i) pass[i] &= Passes(kOp, num[i], number) ? 1 : 0;
+  }
+}
+
+}  // namespace
+
+// An inner join on equal timestamps: at a timestamp where every signal has samples, the j-th
+// sample of each signal makes the j-th row (ties are ordered by value by the store).
+void SourceReader::Join() {
+  const std::size_t n = buffers_.size();
+  // The usual case, every signal sampled at the same times (one message, one reading): the
+  // buffers are the rows. The chunk is empty here (Flush cleared it).
+  bool same = true;
+  for (std::size_t k = 1; k < n && same; ++k) same = buffers_[k].t == buffers_[0].t;
+  if (same) {
+    chunk_.t.swap(buffers_[0].t);
+    for (std::size_t k = 0; k < n; ++k) std::swap(chunk_.columns[k], buffers_[k].values);
+    return;
+  }
+  at_.assign(n, 0);
+  joined_.resize(n);
+  for (auto& rows : joined_) rows.clear();
+  if (n == 2) {
+    JoinTwo();
+  } else {
+    JoinMany();
+  }
+  for (std::size_t k = 0; k < n; ++k) chunk_.columns[k].Gather(buffers_[k].values, joined_[k]);
+}
+
+// Two signals: a merge of two sorted timestamp lists. The rows are at most the shorter list, so
+// the outputs are sized once and written through pointers.
+void SourceReader::JoinTwo() {
+  const std::int64_t* a = buffers_[0].t.data();
+  const std::int64_t* b = buffers_[1].t.data();
+  const std::size_t na = buffers_[0].t.size();
+  const std::size_t nb = buffers_[1].t.size();
+  const std::size_t most = std::min(na, nb);
+  chunk_.t.resize(most);
+  joined_[0].resize(most);
+  joined_[1].resize(most);
+  std::int64_t* t_out = chunk_.t.data();
+  std::uint32_t* ia = joined_[0].data();
+  std::uint32_t* ib = joined_[1].data();
+  std::size_t rows = 0;
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < na && j < nb) {
+    if (a[i] < b[j]) {
+      ++i;
+    } else if (b[j] < a[i]) {
+      ++j;
+    } else {
+      const std::int64_t t = a[i];
+      std::size_t i_end = i + 1;
+      while (i_end < na && a[i_end] == t) ++i_end;
+      std::size_t j_end = j + 1;
+      while (j_end < nb && b[j_end] == t) ++j_end;
+      const std::size_t ties = std::min(i_end - i, j_end - j);
+      for (std::size_t r = 0; r < ties; ++r, ++rows) {
+        t_out[rows] = t;
+        ia[rows] = static_cast<std::uint32_t>(i + r);
+        ib[rows] = static_cast<std::uint32_t>(j + r);
+      }
+      i = i_end;
+      j = j_end;
+    }
+  }
+  chunk_.t.resize(rows);
+  joined_[0].resize(rows);
+  joined_[1].resize(rows);
+}
+
+// The rows of the two buffers' join whose samples' passes_ are 1 (a signal without predicates
+// passes every sample), as JoinTwo pairs them, into chunk_.t and joined_; returns their number.
+// Timestamps of signals read from one message mostly agree, so the usual step is both sides at
+// once; the row is written, and kept only when it passes.
+template <bool kMaskA, bool kMaskB>
+std::size_t SourceReader::JoinPassing() {
+  const std::int64_t* a = buffers_[0].t.data();
+  const std::int64_t* b = buffers_[1].t.data();
+  const std::size_t na = buffers_[0].t.size();
+  const std::size_t nb = buffers_[1].t.size();
+  const std::uint8_t* pass_a = passes_[0].data();
+  const std::uint8_t* pass_b = passes_[1].data();
+  std::int64_t* t_out = chunk_.t.data();
+  std::uint32_t* ia = joined_[0].data();
+  std::uint32_t* ib = joined_[1].data();
+  const auto passes = [&](std::size_t i, std::size_t j) -> std::size_t {
+    unsigned p = 1;
+    if constexpr (kMaskA) p &= pass_a[i];
+    if constexpr (kMaskB) p &= pass_b[j];
+    return p;
+  };
+  std::size_t rows = 0;
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < na && j < nb) {
+    // Both sides step together while their timestamps agree and are not tied.
+    while (i + 1 < na && j + 1 < nb) {
+      const std::int64_t t = a[i];
+      if (t == b[j] && a[i + 1] != t && b[j + 1] != t) {
+        t_out[rows] = t;
+        ia[rows] = static_cast<std::uint32_t>(i);
+        ib[rows] = static_cast<std::uint32_t>(j);
+        rows += passes(i, j);
+        ++i;
+        ++j;
+      } else if (t < b[j]) {
+        ++i;
+      } else if (b[j] < t) {
+        ++j;
+      } else {
+        break;  // tied
+      }
+    }
+    if (i == na || j == nb) break;
+    // A tie, or the last sample of a side: one timestamp of the general merge.
+    const std::int64_t t = a[i];
+    if (t == b[j]) {
+      std::size_t i_end = i + 1;
+      while (i_end < na && a[i_end] == t) ++i_end;
+      std::size_t j_end = j + 1;
+      while (j_end < nb && b[j_end] == t) ++j_end;
+      const std::size_t ties = std::min(i_end - i, j_end - j);
+      for (std::size_t r = 0; r < ties; ++r) {
+        t_out[rows] = t;
+        ia[rows] = static_cast<std::uint32_t>(i + r);
+        ib[rows] = static_cast<std::uint32_t>(j + r);
+        rows += passes(i + r, j + r);
+      }
+      i = i_end;
+      j = j_end;
+    } else if (t < b[j]) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+  return rows;
+}
+
+Status SourceReader::FoldJoined() {
+  passes_.resize(2);
+  bool masked[2] = {false, false};
+  for (const SourcePredicate& p : source_.prefilter) {
+    const Column& c = buffers_[p.signal].values;
+    auto& pass = passes_[p.signal];
+    const std::size_t n = c.size();
+    if (!masked[p.signal]) pass.resize(n);
+    const bool first = !masked[p.signal];
+    masked[p.signal] = true;
+    switch (p.op) {
+      case Op::kLt:
+        Mark<Op::kLt>(c.num.data(), n, p.number, first, pass.data());
+        break;
+      case Op::kLe:
+        Mark<Op::kLe>(c.num.data(), n, p.number, first, pass.data());
+        break;
+      case Op::kGt:
+        Mark<Op::kGt>(c.num.data(), n, p.number, first, pass.data());
+        break;
+      case Op::kGe:
+        Mark<Op::kGe>(c.num.data(), n, p.number, first, pass.data());
+        break;
+      default:
+        Mark<Op::kEq>(c.num.data(), n, p.number, first, pass.data());
+    }
+  }
+  const std::size_t most = std::min(buffers_[0].t.size(), buffers_[1].t.size());
+  chunk_.t.resize(most);
+  joined_.resize(2);
+  joined_[0].resize(most);
+  joined_[1].resize(most);
+  std::size_t rows = 0;
+  if (masked[0] && masked[1]) {
+    rows = JoinPassing<true, true>();
+  } else if (masked[0]) {
+    rows = JoinPassing<true, false>();
+  } else if (masked[1]) {
+    rows = JoinPassing<false, true>();
+  } else {
+    rows = JoinPassing<false, false>();
+  }
+  const std::vector<const Column*> columns = {&buffers_[0].values, &buffers_[1].values};
+  const std::vector<const std::uint32_t*> at = {joined_[0].data(), joined_[1].data()};
+  auto status = direct_->FoldJoined(columns, at, chunk_.t.data(), rows);
+  chunk_.t.clear();
+  return status;
+}
+
+void SourceReader::JoinMany() {
+  const std::size_t n = buffers_.size();
+  for (;;) {
+    std::int64_t t = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (at_[k] == buffers_[k].t.size()) break;
+      t = k == 0 ? buffers_[k].t[at_[k]] : std::max(t, buffers_[k].t[at_[k]]);
+    }
+    bool all = true;
+    bool done = false;
+    std::size_t rows = SIZE_MAX;
+    for (std::size_t k = 0; k < n && !done; ++k) {
+      const auto& times = buffers_[k].t;
+      std::size_t& i = at_[k];
+      while (i < times.size() && times[i] < t) ++i;
+      std::size_t end = i;
+      while (end < times.size() && times[end] == t) ++end;
+      done = i == times.size();
+      if (end == i) all = false;
+      rows = std::min(rows, end - i);
+    }
+    if (done) break;
+    if (!all) continue;
+    for (std::size_t j = 0; j < rows; ++j) {
+      chunk_.t.push_back(t);
+      for (std::size_t k = 0; k < n; ++k)
+        joined_[k].push_back(static_cast<std::uint32_t>(at_[k] + j));
+    }
+    for (std::size_t k = 0; k < n; ++k) {
+      while (at_[k] < buffers_[k].t.size() && buffers_[k].t[at_[k]] == t) ++at_[k];
+    }
+  }
+}
+
+}  // namespace canvoy::fleet_store::query
