@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "canvoy/fleet_store/query.h"
 #include "fake_store_view.h"
@@ -72,10 +73,18 @@ TEST(GroupQueryTest, JoinedRowsFoldedWhereTheyLieGiveTheAnswerOfTheRowsBuilt) {
   // Filters the source decides alone (the rows may be folded where they lie), or "" for none.
   const char* filters[] = {"",       "a > 0.2",         "1 < a", "a >= 3 and b < 2",
                            "b == 1", "a <= 1 and 4 > b"};
-  const std::string aggs = R"j("aggs": {"n": "count()", "avg": "avg(a)", "sum": "sum(b)",
-      "lo": "min(a)", "hi": "max(b)", "first": "first(a)", "last": "last(b)", "count": "count(a)",
-      "cap": "avg(attr.cap)", "capsum": "sum(attr.cap / 7)", "label": "avg(attr.label)",
-      "caplo": "min(attr.cap)", "labels": "count(attr.label)", "vins": "count(vin)"})j";
+  // Every kind of call, folded from the joined rows' positions; and calls that keep only a sum
+  // and a count (one or two of them, a string attribute folding nothing), folded as the merge
+  // meets each pair.
+  const std::vector<std::string> aggs_sets = {
+      R"j("aggs": {"n": "count()", "avg": "avg(a)", "sum": "sum(b)", "lo": "min(a)",
+          "hi": "max(b)", "first": "first(a)", "last": "last(b)", "count": "count(a)",
+          "cap": "avg(attr.cap)", "capsum": "sum(attr.cap / 7)", "label": "avg(attr.label)",
+          "caplo": "min(attr.cap)", "labels": "count(attr.label)", "vins": "count(vin)"})j",
+      R"j("aggs": {"avg": "avg(a)", "cap": "avg(attr.cap)"})j",
+      R"j("aggs": {"n": "count()", "s": "sum(b) / 3"})j",
+      R"j("aggs": {"label": "avg(attr.label)", "s": "sum(a) + sum(attr.cap / 7)"})j",
+      R"j("aggs": {"s": "sum(b)"})j"};
   int compared = 0;
   int nonempty = 0;
   for (int round = 0; round < 12; ++round) {
@@ -84,6 +93,7 @@ TEST(GroupQueryTest, JoinedRowsFoldedWhereTheyLieGiveTheAnswerOfTheRowsBuilt) {
     for (const std::string filter : filters) {
       for (const char* signals : {R"j(["a", "b"])j", R"j(["b", "a"])j"}) {
         const std::string head = std::string(R"j({"source": {"samples": )j") + signals + "}, ";
+        const std::string& aggs = aggs_sets[(compared / 2) % aggs_sets.size()];
         const std::string group = R"j("group": {"by": ["fleet"], )j" + aggs + "}}";
         // Folded where they lie: no step, or a filter of source predicates alone.
         const std::string folded =
@@ -101,11 +111,11 @@ TEST(GroupQueryTest, JoinedRowsFoldedWhereTheyLieGiveTheAnswerOfTheRowsBuilt) {
           ASSERT_EQ(Answer(view, built, threads), expected) << threads << " threads: " << built;
         }
         compared += 1;
-        nonempty += expected.find("[\"North\",0") == std::string::npos ? 1 : 0;
+        nonempty += expected != "[]" ? 1 : 0;
       }
     }
   }
-  EXPECT_GT(nonempty, compared / 2);  // mostly groups of rows, not of nothing
+  EXPECT_GT(nonempty, compared * 3 / 4);  // mostly groups of rows, not of nothing
 }
 
 TEST(GroupQueryTest, FoldedRowsHonourTheGroupBound) {

@@ -326,6 +326,51 @@ Status GroupFolder::FoldJoined(const std::vector<const Column*>& columns,
   return OkStatus();
 }
 
+bool GroupFolder::JoinLanes(const std::vector<const Column*>& columns,
+                            std::vector<JoinLane>& lanes) const {
+  static constexpr double kOne = 1;
+  lanes.clear();
+  const AggState* states =
+      partial_.t.empty() ? nullptr : partial_.states.data();  // no "time": one slot at most
+  for (std::size_t c = 0; c < calls_.size(); ++c) {
+    const Call& call = calls_[c];
+    JoinLane lane{&kOne, 0, 0, 0.0, 0, c};
+    if (states != nullptr) {
+      lane.sum = states[c].sum;
+      lane.count = states[c].count;
+    }
+    if (call.argument >= 0) {
+      if (call.fn != AggFn::kAvg && call.fn != AggFn::kSum) return false;
+      if (call.column >= 0) {
+        const Column& column = *columns[static_cast<std::size_t>(call.column)];
+        if (column.type == ColumnType::kNull || column.type == ColumnType::kString) continue;
+        lane.num = column.num.data();
+        lane.side = static_cast<std::uint32_t>(call.column);
+        lane.mask = ~std::uint32_t{0};
+      } else {
+        const Operand& own = own_[c];
+        if (own.kind != Operand::Kind::kNumber) continue;  // folds nothing
+        if (!own.scalar) return false;
+        lane.num = &own.number;
+      }
+    }
+    lanes.push_back(lane);
+  }
+  return true;
+}
+
+Status GroupFolder::StoreLanes(const std::vector<JoinLane>& lanes, std::size_t rows) {
+  if (rows == 0) return OkStatus();
+  const auto found = SlotFor(0);
+  if (!found) return TooManyGroups(max_groups_);
+  AggState* states = partial_.states.data() + *found * calls_.size();
+  for (const JoinLane& lane : lanes) {
+    states[lane.call].sum = lane.sum;
+    states[lane.call].count = lane.count;
+  }
+  return OkStatus();
+}
+
 Status GroupFolder::Finish() {
   finished_ = true;
   return OkStatus();

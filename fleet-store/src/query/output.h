@@ -139,6 +139,17 @@ struct GroupPartial {
 
 class GroupSink;
 
+// A sum() or avg() call (or count(), as a sum of ones) folded while two signals are joined: row
+// (i, j) adds num[(side == 0 ? i : j) & mask], a mask of 0 adding num[0] to every row.
+struct JoinLane {
+  const double* num;
+  std::uint32_t side;
+  std::uint32_t mask;
+  double sum;
+  std::uint64_t count;
+  std::size_t call;
+};
+
 // Folds one vehicle's rows into a GroupPartial. A grouped query's vehicles each fold on their
 // own and their partials then join the groups in vehicle order, so that the answer does not
 // depend on how many threads read them: a sum is each vehicle's sum in time order, added up in
@@ -164,6 +175,13 @@ class GroupFolder final : public FrameSink {
   Status FoldJoined(const std::vector<const Column*>& columns,
                     const std::vector<const std::uint32_t*>& rows, const std::int64_t* t,
                     std::size_t n);
+  // The calls as lanes over the two columns, starting from the vehicle's states, when every
+  // call keeps only a sum and a count (count(), or sum()/avg() of a column or of a number of the
+  // vehicle); false otherwise. REQUIRES: folds_joined().
+  bool JoinLanes(const std::vector<const Column*>& columns, std::vector<JoinLane>& lanes) const;
+  // Keeps the lanes' sums and counts after `rows` passing rows were folded into them (none: the
+  // vehicle's states stay as they were, and no group is made).
+  Status StoreLanes(const std::vector<JoinLane>& lanes, std::size_t rows);
 
  private:
   struct Call {

@@ -54,8 +54,12 @@ class SourceReader {
   // Joins the two buffers, keeps the rows that pass every source predicate, and folds them into
   // direct_.
   Status FoldJoined();
+  template <class Passes, class Emit>
+  void MergeTwo(Passes passes, Emit&& emit);
   template <bool kMaskA, bool kMaskB>
   std::size_t JoinPassing();
+  template <class Passes>
+  std::size_t FoldLanes(Passes passes, std::vector<JoinLane>& lanes);
   void JoinMany();
   Status Flush();
 
@@ -77,6 +81,7 @@ class SourceReader {
   std::vector<std::size_t> at_;                     // join positions, by signal
   std::vector<Cells<std::uint32_t>> joined_;        // rows of the window's join, by signal
   std::vector<Cells<std::uint8_t>> passes_;         // FoldJoined: by signal, by sample
+  std::vector<JoinLane> lanes_;                     // FoldJoined's
   std::vector<std::int64_t> dead_hours_;            // prefilter: see FindDeadHours; sorted
   std::vector<std::int64_t> live_hours_;  // prefilter: hours of the lead's samples left; sorted
 };

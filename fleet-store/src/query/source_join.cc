@@ -87,28 +87,15 @@ void SourceReader::JoinTwo() {
   joined_[1].resize(rows);
 }
 
-// The rows of the two buffers' join whose samples' passes_ are 1 (a signal without predicates
-// passes every sample), as JoinTwo pairs them, into chunk_.t and joined_; returns their number.
-// Timestamps of signals read from one message mostly agree, so the usual step is both sides at
-// once; the row is written, and kept only when it passes.
-template <bool kMaskA, bool kMaskB>
-std::size_t SourceReader::JoinPassing() {
+// The join of the two buffers, as JoinTwo pairs them: emit(t, i, j, passes(i, j)) for each pair
+// of sample i of the first and sample j of the second. Timestamps of signals read from one
+// message mostly agree, so the usual step is both sides at once.
+template <class Passes, class Emit>
+void SourceReader::MergeTwo(Passes passes, Emit&& emit) {
   const std::int64_t* a = buffers_[0].t.data();
   const std::int64_t* b = buffers_[1].t.data();
   const std::size_t na = buffers_[0].t.size();
   const std::size_t nb = buffers_[1].t.size();
-  const std::uint8_t* pass_a = passes_[0].data();
-  const std::uint8_t* pass_b = passes_[1].data();
-  std::int64_t* t_out = chunk_.t.data();
-  std::uint32_t* ia = joined_[0].data();
-  std::uint32_t* ib = joined_[1].data();
-  const auto passes = [&](std::size_t i, std::size_t j) -> std::size_t {
-    unsigned p = 1;
-    if constexpr (kMaskA) p &= pass_a[i];
-    if constexpr (kMaskB) p &= pass_b[j];
-    return p;
-  };
-  std::size_t rows = 0;
   std::size_t i = 0;
   std::size_t j = 0;
   while (i < na && j < nb) {
@@ -116,10 +103,7 @@ std::size_t SourceReader::JoinPassing() {
     while (i + 1 < na && j + 1 < nb) {
       const std::int64_t t = a[i];
       if (t == b[j] && a[i + 1] != t && b[j + 1] != t) {
-        t_out[rows] = t;
-        ia[rows] = static_cast<std::uint32_t>(i);
-        ib[rows] = static_cast<std::uint32_t>(j);
-        rows += passes(i, j);
+        emit(t, i, j, passes(i, j));
         ++i;
         ++j;
       } else if (t < b[j]) {
@@ -139,12 +123,7 @@ std::size_t SourceReader::JoinPassing() {
       std::size_t j_end = j + 1;
       while (j_end < nb && b[j_end] == t) ++j_end;
       const std::size_t ties = std::min(i_end - i, j_end - j);
-      for (std::size_t r = 0; r < ties; ++r) {
-        t_out[rows] = t;
-        ia[rows] = static_cast<std::uint32_t>(i + r);
-        ib[rows] = static_cast<std::uint32_t>(j + r);
-        rows += passes(i + r, j + r);
-      }
+      for (std::size_t r = 0; r < ties; ++r) emit(t, i + r, j + r, passes(i + r, j + r));
       i = i_end;
       j = j_end;
     } else if (t < b[j]) {
@@ -153,10 +132,93 @@ std::size_t SourceReader::JoinPassing() {
       ++j;
     }
   }
+}
+
+namespace {
+
+// Whether a pair passes: both samples' marks are 1 (a side without predicates passes all).
+template <bool kMaskA, bool kMaskB>
+struct Marked {
+  const std::uint8_t* a;
+  const std::uint8_t* b;
+  unsigned operator()(std::size_t i, std::size_t j) const {
+    unsigned p = 1;
+    if constexpr (kMaskA) p &= a[i];
+    if constexpr (kMaskB) p &= b[j];
+    return p;
+  }
+};
+
+// A JoinLane's running sum and count, in registers while a merge runs. The buffers hold no NaN
+// (the source skips it) and a lane's number of the vehicle is not null, so every passing row
+// is folded.
+struct LaneSum {
+  explicit LaneSum(const JoinLane& lane)
+      : num(lane.num), side(lane.side), mask(lane.mask), sum(lane.sum), count(lane.count) {}
+  [[gnu::always_inline]] void Add(std::size_t i, std::size_t j, unsigned pass) {
+    if (pass == 0) return;
+    sum += num[(side != 0 ? j : i) & mask];
+    count += 1;
+  }
+  void Store(JoinLane& lane) const {
+    lane.sum = sum;
+    lane.count = count;
+  }
+  const double* num;
+  std::uint32_t side;
+  std::uint32_t mask;
+  double sum;
+  std::uint64_t count;
+};
+
+}  // namespace
+
+// The joined pairs that pass, folded into one or two lanes as they are found; returns their
+// number.
+template <class Passes>
+std::size_t SourceReader::FoldLanes(Passes passes, std::vector<JoinLane>& lanes) {
+  const std::uint64_t before = lanes[0].count;
+  if (lanes.size() == 1) {
+    LaneSum x(lanes[0]);
+    MergeTwo(passes, [&x](std::int64_t, std::size_t i, std::size_t j, unsigned pass) {
+      x.Add(i, j, pass);
+    });
+    x.Store(lanes[0]);
+  } else {
+    LaneSum x(lanes[0]);
+    LaneSum y(lanes[1]);
+    MergeTwo(passes, [&x, &y](std::int64_t, std::size_t i, std::size_t j, unsigned pass) {
+      x.Add(i, j, pass);
+      y.Add(i, j, pass);
+    });
+    x.Store(lanes[0]);
+    y.Store(lanes[1]);
+  }
+  return static_cast<std::size_t>(lanes[0].count - before);  // every passing row counts
+}
+
+// The passing pairs into chunk_.t and joined_, which hold the shorter buffer's size; returns
+// their number. Every pair is written and only a passing one kept.
+template <bool kMaskA, bool kMaskB>
+std::size_t SourceReader::JoinPassing() {
+  std::int64_t* t_out = chunk_.t.data();
+  std::uint32_t* ia = joined_[0].data();
+  std::uint32_t* ib = joined_[1].data();
+  std::size_t rows = 0;
+  const Marked<kMaskA, kMaskB> marked{passes_[0].data(), passes_[1].data()};
+  MergeTwo(marked, [&](std::int64_t t, std::size_t i, std::size_t j, unsigned pass) {
+    t_out[rows] = t;
+    ia[rows] = static_cast<std::uint32_t>(i);
+    ib[rows] = static_cast<std::uint32_t>(j);
+    rows += pass;
+  });
   return rows;
 }
 
 Status SourceReader::FoldJoined() {
+  const std::vector<const Column*> columns = {&buffers_[0].values, &buffers_[1].values};
+  // Calls that keep a sum and a count, one or two of them: folded as the merge meets each pair.
+  const bool lanes = direct_->JoinLanes(columns, lanes_) && !lanes_.empty() && lanes_.size() <= 2;
   passes_.resize(2);
   bool masked[2] = {false, false};
   for (const SourcePredicate& p : source_.prefilter) {
@@ -183,6 +245,19 @@ Status SourceReader::FoldJoined() {
         Mark<Op::kEq>(c.num.data(), n, p.number, first, pass.data());
     }
   }
+  if (lanes) {
+    std::size_t rows = 0;
+    if (masked[0] && masked[1]) {
+      rows = FoldLanes(Marked<true, true>{passes_[0].data(), passes_[1].data()}, lanes_);
+    } else if (masked[0]) {
+      rows = FoldLanes(Marked<true, false>{passes_[0].data(), nullptr}, lanes_);
+    } else if (masked[1]) {
+      rows = FoldLanes(Marked<false, true>{nullptr, passes_[1].data()}, lanes_);
+    } else {
+      rows = FoldLanes(Marked<false, false>{nullptr, nullptr}, lanes_);
+    }
+    return direct_->StoreLanes(lanes_, rows);
+  }
   const std::size_t most = std::min(buffers_[0].t.size(), buffers_[1].t.size());
   chunk_.t.resize(most);
   joined_.resize(2);
@@ -198,7 +273,6 @@ Status SourceReader::FoldJoined() {
   } else {
     rows = JoinPassing<false, false>();
   }
-  const std::vector<const Column*> columns = {&buffers_[0].values, &buffers_[1].values};
   const std::vector<const std::uint32_t*> at = {joined_[0].data(), joined_[1].data()};
   auto status = direct_->FoldJoined(columns, at, chunk_.t.data(), rows);
   chunk_.t.clear();
