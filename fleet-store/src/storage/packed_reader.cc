@@ -294,7 +294,9 @@ bool GroupReader::DecodeValues(std::size_t g, std::uint64_t* r, std::uint64_t* r
   const std::uint64_t sign = 0 - (v >> 63);
   const bool small =
       kind_ == kDouble && group_.bits <= 45 && ((v ^ sign) - sign) < (std::uint64_t{1} << 50);
-  if (small && g == kGroupSize && group_.exceptions == 0 && group_.width <= kMaxFusedWidth) {
+  // A chunk's last group may hold fewer than 64: its lanes past g read the bytes after its bits
+  // (ReadGroup keeps 8 * width + kSlack of them readable), and their values go unused.
+  if (small && group_.exceptions == 0 && group_.width <= kMaxFusedWidth) {
     (scale_ == 1 ? kPackedDecimals<false> : kPackedDecimals<true>)[group_.width](
         group_.packed, prev_, scale_, raw);
     return true;
