@@ -134,7 +134,7 @@ Result<CanFrame> EncodeMessage(const DbcMessage& message, const SignalValues& va
   std::vector<bool> named(count, false);
   for (const auto& [name, value] : values) {
     const auto it = std::find_if(message.signals.begin(), message.signals.end(),
-                                 [&name](const DbcSignal& s) { return s.name == name; });
+                                 [&wanted = name](const DbcSignal& s) { return s.name == wanted; });
     if (it == message.signals.end()) {
       return Error(Errc::kNotFound, "message " + message.name + " has no signal " + name);
     }
