@@ -3,19 +3,7 @@
 namespace canvoy::fleet_store::query {
 
 void AggState::Merge(const Rollup& r) {
-  if (r.count == 0) return;
-  if (count == 0 || r.first_us < first_t || (r.first_us == first_t && r.first < first)) {
-    first_t = r.first_us;
-    first = r.first;
-  }
-  if (count == 0 || r.last_us > last_t || (r.last_us == last_t && r.last > last)) {
-    last_t = r.last_us;
-    last = r.last;
-  }
-  count += r.count;
-  sum += r.sum;
-  if (r.min < min) min = r.min;
-  if (r.max > max) max = r.max;
+  Merge(AggState{r.count, r.sum, r.min, r.max, r.first_us, r.first, r.last_us, r.last});
 }
 
 void AggState::Merge(const AggState& other) {
@@ -116,54 +104,6 @@ void FoldGathered(AggState& state, AggFn fn, const double* num, const std::uint3
   for (std::size_t i = 0; i < n; ++i) {
     const double v = num[rows[i]];
     if (!IsNull(v)) state.Add(v, t[i]);
-  }
-}
-
-namespace {
-
-// One lane's running count and sum, in registers while a pass runs.
-struct LaneSum {
-  explicit LaneSum(const SumLane& lane)
-      : num(lane.num),
-        rows(lane.rows),
-        mask(lane.mask),
-        sum(lane.state->sum),
-        count(lane.state->count) {}
-  [[gnu::always_inline]] void Add(std::size_t r) {
-    const double v = num[rows[r] & mask];
-    const bool null = IsNull(v);
-    sum += null ? 0.0 : v;
-    count += null ? 0 : 1;
-  }
-  void Store(const SumLane& lane) const {
-    lane.state->sum = sum;
-    lane.state->count = count;
-  }
-  const double* num;
-  const std::uint32_t* rows;
-  std::uint32_t mask;
-  double sum;
-  std::uint64_t count;
-};
-
-}  // namespace
-
-void FoldSums(const std::vector<SumLane>& lanes, std::size_t n) {
-  std::size_t l = 0;
-  for (; l + 2 <= lanes.size(); l += 2) {  // two chains of additions overlap
-    LaneSum a(lanes[l]);
-    LaneSum b(lanes[l + 1]);
-    for (std::size_t r = 0; r < n; ++r) {
-      a.Add(r);
-      b.Add(r);
-    }
-    a.Store(lanes[l]);
-    b.Store(lanes[l + 1]);
-  }
-  if (l < lanes.size()) {
-    LaneSum a(lanes[l]);
-    for (std::size_t r = 0; r < n; ++r) a.Add(r);
-    a.Store(lanes[l]);
   }
 }
 

@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <limits>
-#include <vector>
 
 #include "canvoy/fleet_store/types.h"
 #include "query/eval.h"
@@ -53,17 +52,5 @@ void Fold(AggState& state, AggFn fn, bool has_argument, const Operand& values,
 // rows of a join, folded where they lie.
 void FoldGathered(AggState& state, AggFn fn, const double* num, const std::uint32_t* rows,
                   const std::int64_t* t, std::size_t n);
-
-// A sum() or avg() call over joined rows: row r's number is num[rows[r] & mask], so that a mask
-// of 0 folds the one number num[0] into every row.
-struct SumLane {
-  AggState* state;
-  const double* num;
-  const std::uint32_t* rows;
-  std::uint32_t mask;
-};
-// Folds n rows into every lane as FoldGathered would, the lanes in one pass so that their
-// additions overlap.
-void FoldSums(const std::vector<SumLane>& lanes, std::size_t n);
 
 }  // namespace canvoy::fleet_store::query

@@ -298,31 +298,19 @@ Status GroupFolder::FoldJoined(const std::vector<const Column*>& columns,
   const auto found = SlotFor(0);
   if (!found) return TooManyGroups(max_groups_);
   AggState* states = partial_.states.data() + *found * calls_.size();
-  lanes_.clear();
   for (std::size_t c = 0; c < calls_.size(); ++c) {
     const Call& call = calls_[c];
-    const bool sum_only = call.fn == AggFn::kAvg || call.fn == AggFn::kSum;
     if (call.argument < 0) {
       states[c].count += n;
     } else if (call.column < 0) {
-      const Operand& own = own_[c];
-      if (sum_only && own.kind == Operand::Kind::kNumber && own.scalar) {
-        lanes_.push_back({&states[c], &own.number, rows[0], 0});
-      } else {
-        Fold(states[c], call.fn, true, own, t, 0, n);
-      }
+      Fold(states[c], call.fn, true, own_[c], t, 0, n);
     } else {
       const auto k = static_cast<std::size_t>(call.column);
       const Column& column = *columns[k];
-      if (column.type == ColumnType::kNull || column.type == ColumnType::kString) continue;
-      if (sum_only) {
-        lanes_.push_back({&states[c], column.num.data(), rows[k], ~std::uint32_t{0}});
-      } else {
+      if (column.type != ColumnType::kNull && column.type != ColumnType::kString)
         FoldGathered(states[c], call.fn, column.num.data(), rows[k], t, n);
-      }
     }
   }
-  FoldSums(lanes_, n);
   return OkStatus();
 }
 

@@ -202,7 +202,6 @@ class GroupFolder final : public FrameSink {
   std::vector<Call> calls_;
   std::vector<Operand> arguments_;  // by call, for the frame being pushed
   std::vector<Operand> own_;        // folds_joined(): by call, the arguments of the vehicle alone
-  std::vector<SumLane> lanes_;      // FoldJoined's
   bool folds_joined_ = true;
   const VehicleInfo* vehicle_ = nullptr;
   std::size_t new_groups_ = 0;  // slots of this vehicle the global sink does not have yet

@@ -56,8 +56,8 @@ class SourceReader {
   Status FoldJoined();
   template <class Passes, class Emit>
   void MergeTwo(Passes passes, Emit&& emit);
-  template <bool kMaskA, bool kMaskB>
-  std::size_t JoinPassing();
+  template <class Passes>
+  std::size_t JoinPassing(Passes passes);
   template <class Passes>
   std::size_t FoldLanes(Passes passes, std::vector<JoinLane>& lanes);
   void JoinMany();

@@ -199,14 +199,18 @@ std::size_t SourceReader::FoldLanes(Passes passes, std::vector<JoinLane>& lanes)
 
 // The passing pairs into chunk_.t and joined_, which hold the shorter buffer's size; returns
 // their number. Every pair is written and only a passing one kept.
-template <bool kMaskA, bool kMaskB>
-std::size_t SourceReader::JoinPassing() {
+template <class Passes>
+std::size_t SourceReader::JoinPassing(Passes passes) {
+  const std::size_t most = std::min(buffers_[0].t.size(), buffers_[1].t.size());
+  chunk_.t.resize(most);
+  joined_.resize(2);
+  joined_[0].resize(most);
+  joined_[1].resize(most);
   std::int64_t* t_out = chunk_.t.data();
   std::uint32_t* ia = joined_[0].data();
   std::uint32_t* ib = joined_[1].data();
   std::size_t rows = 0;
-  const Marked<kMaskA, kMaskB> marked{passes_[0].data(), passes_[1].data()};
-  MergeTwo(marked, [&](std::int64_t t, std::size_t i, std::size_t j, unsigned pass) {
+  MergeTwo(passes, [&](std::int64_t t, std::size_t i, std::size_t j, unsigned pass) {
     t_out[rows] = t;
     ia[rows] = static_cast<std::uint32_t>(i);
     ib[rows] = static_cast<std::uint32_t>(j);
@@ -245,38 +249,21 @@ Status SourceReader::FoldJoined() {
         Mark<Op::kEq>(c.num.data(), n, p.number, first, pass.data());
     }
   }
-  if (lanes) {
-    std::size_t rows = 0;
-    if (masked[0] && masked[1]) {
-      rows = FoldLanes(Marked<true, true>{passes_[0].data(), passes_[1].data()}, lanes_);
-    } else if (masked[0]) {
-      rows = FoldLanes(Marked<true, false>{passes_[0].data(), nullptr}, lanes_);
-    } else if (masked[1]) {
-      rows = FoldLanes(Marked<false, true>{nullptr, passes_[1].data()}, lanes_);
-    } else {
-      rows = FoldLanes(Marked<false, false>{nullptr, nullptr}, lanes_);
-    }
-    return direct_->StoreLanes(lanes_, rows);
-  }
-  const std::size_t most = std::min(buffers_[0].t.size(), buffers_[1].t.size());
-  chunk_.t.resize(most);
-  joined_.resize(2);
-  joined_[0].resize(most);
-  joined_[1].resize(most);
-  std::size_t rows = 0;
-  if (masked[0] && masked[1]) {
-    rows = JoinPassing<true, true>();
-  } else if (masked[0]) {
-    rows = JoinPassing<true, false>();
-  } else if (masked[1]) {
-    rows = JoinPassing<false, true>();
-  } else {
-    rows = JoinPassing<false, false>();
-  }
-  const std::vector<const std::uint32_t*> at = {joined_[0].data(), joined_[1].data()};
-  auto status = direct_->FoldJoined(columns, at, chunk_.t.data(), rows);
-  chunk_.t.clear();
-  return status;
+  // Pairs that pass fold into the lanes as they are met, or are written out and folded after.
+  const auto fold = [&](auto passes) -> Status {
+    if (lanes) return direct_->StoreLanes(lanes_, FoldLanes(passes, lanes_));
+    const std::size_t rows = JoinPassing(passes);
+    const std::vector<const std::uint32_t*> at = {joined_[0].data(), joined_[1].data()};
+    auto status = direct_->FoldJoined(columns, at, chunk_.t.data(), rows);
+    chunk_.t.clear();
+    return status;
+  };
+  const std::uint8_t* a = passes_[0].data();
+  const std::uint8_t* b = passes_[1].data();
+  if (masked[0] && masked[1]) return fold(Marked<true, true>{a, b});
+  if (masked[0]) return fold(Marked<true, false>{a, b});
+  if (masked[1]) return fold(Marked<false, true>{a, b});
+  return fold(Marked<false, false>{a, b});
 }
 
 void SourceReader::JoinMany() {
