@@ -2,6 +2,7 @@
 // for two signals, folded into the groups where they lie (FoldJoined).
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "query/source.h"
 
@@ -87,9 +88,31 @@ void SourceReader::JoinTwo() {
   joined_[1].resize(rows);
 }
 
+namespace {
+
+constexpr std::size_t kBlock = 8;
+// A block's pass marks, one byte per pair, when all pass.
+constexpr std::uint64_t kAllPass = 0x0101010101010101;
+static_assert(kBlock == sizeof kAllPass);
+
+// Whether a[0, kBlock) and b[0, kBlock) are equal, one by one (without a branch per pair).
+bool SameTimes(const std::int64_t* a, const std::int64_t* b) {
+  std::uint64_t diff = 0;
+  for (std::size_t k = 0; k < kBlock; ++k)
+    diff |= static_cast<std::uint64_t>(a[k]) ^ static_cast<std::uint64_t>(b[k]);
+  return diff == 0;
+}
+
+}  // namespace
+
 // The join of the two buffers, as JoinTwo pairs them: emit(t, i, j, passes(i, j)) for each pair
-// of sample i of the first and sample j of the second. Timestamps of signals read from one
-// message mostly agree, so the usual step is both sides at once.
+// of sample i of the first and sample j of the second, except that a pair that does not pass may
+// be left out. Timestamps of signals read from one message mostly agree, so the usual step is a
+// block of pairs whose timestamps agree one by one (left out when none passes, emitted with a
+// constant 1 when all do), then both sides at once. A block pairs as the general merge does: i and
+// j start no run of ties the merge has begun (it passes a whole run, or a timestamp below the other
+// side's), so a run that starts in the block starts at the same place on both sides, and what a run
+// has past the block is paired by the steps after it.
 template <class Passes, class Emit>
 void SourceReader::MergeTwo(Passes passes, Emit&& emit) {
   const std::int64_t* a = buffers_[0].t.data();
@@ -99,8 +122,19 @@ void SourceReader::MergeTwo(Passes passes, Emit&& emit) {
   std::size_t i = 0;
   std::size_t j = 0;
   while (i < na && j < nb) {
-    // Both sides step together while their timestamps agree and are not tied.
-    while (i + 1 < na && j + 1 < nb) {
+    while (i + kBlock <= na && j + kBlock <= nb && SameTimes(a + i, b + j)) {
+      const std::uint64_t marks = passes.Block(i, j);
+      if (marks == kAllPass) {
+        for (std::size_t k = 0; k < kBlock; ++k) emit(a[i + k], i + k, j + k, 1U);
+      } else if (marks != 0) {
+        for (std::size_t k = 0; k < kBlock; ++k) emit(a[i + k], i + k, j + k, passes(i + k, j + k));
+      }
+      i += kBlock;
+      j += kBlock;
+    }
+    // Then a block's worth of single steps while the timestamps agree and are not tied.
+    bool tied = false;
+    for (std::size_t step = 0; step < kBlock && i + 1 < na && j + 1 < nb; ++step) {
       const std::int64_t t = a[i];
       if (t == b[j] && a[i + 1] != t && b[j + 1] != t) {
         emit(t, i, j, passes(i, j));
@@ -111,9 +145,11 @@ void SourceReader::MergeTwo(Passes passes, Emit&& emit) {
       } else if (b[j] < t) {
         ++j;
       } else {
-        break;  // tied
+        tied = true;
+        break;
       }
     }
+    if (!tied && i + 1 < na && j + 1 < nb) continue;
     if (i == na || j == nb) break;
     // A tie, or the last sample of a side: one timestamp of the general merge.
     const std::int64_t t = a[i];
@@ -146,6 +182,18 @@ struct Marked {
     if constexpr (kMaskA) p &= a[i];
     if constexpr (kMaskB) p &= b[j];
     return p;
+  }
+  // The marks of pairs (i + k, j + k) for k < kBlock, a byte each.
+  std::uint64_t Block(std::size_t i, std::size_t j) const {
+    std::uint64_t p = kAllPass;
+    if constexpr (kMaskA) p &= Load(a + i);
+    if constexpr (kMaskB) p &= Load(b + j);
+    return p;
+  }
+  static std::uint64_t Load(const std::uint8_t* at) {
+    std::uint64_t word;
+    std::memcpy(&word, at, sizeof word);
+    return word;
   }
 };
 

@@ -3,8 +3,10 @@
 #include "storage/store_view.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <limits>
+#include <mutex>
 #include <vector>
 
 #include "storage/history_block.h"
@@ -156,13 +158,11 @@ class RocksStoreView final : public StoreView {
     const std::int64_t span_us = minutes ? kHourUs : kDayUs;
     from_us = std::max(from_us, Cutoff(minutes ? retention_.rollups_1m : retention_.rollups_1h));
     if (from_us >= to_us) return OkStatus();
-    const std::string upper_key = SeriesKey(vin, signal, to_us);
-    const rocksdb::Slice upper(upper_key);
-    auto options = Options();
-    options.iterate_upper_bound = &upper;
-    auto it = db_.NewIterator(cf, options);
+    const std::string upper = SeriesKey(vin, signal, to_us);
+    Lease it(*this, cf);
     std::vector<std::pair<std::uint32_t, Rollup>> slots;
-    for (it->Seek(SeriesKey(vin, signal, FloorTo(from_us, span_us))); it->Valid(); it->Next()) {
+    for (it->Seek(SeriesKey(vin, signal, FloorTo(from_us, span_us)));
+         it->Valid() && View(it->key()) < upper; it->Next()) {
       auto start = SeriesKeyStart(View(it->key()));
       if (!start) return Error(Errc::kStorage, "rollups: corrupt key '" + ToHex(View(it->key())) + "'");
       slots.clear();
@@ -250,13 +250,10 @@ class RocksStoreView final : public StoreView {
                                                        std::string_view block)>& fn) const {
     from_us = std::max(from_us, Cutoff(retention_.history));
     if (from_us >= to_us) return OkStatus();
-    const std::string upper_key = SeriesKey(vin, signal, to_us);
-    const rocksdb::Slice upper(upper_key);
-    auto options = Options();
-    options.iterate_upper_bound = &upper;
-    auto it = db_.NewIterator(Cf::kHistory, options);
-    for (it->Seek(SeriesKey(vin, signal, FloorTo(from_us, kHistoryBucketUs))); it->Valid();
-         it->Next()) {
+    const std::string upper = SeriesKey(vin, signal, to_us);
+    Lease it(*this, Cf::kHistory);
+    for (it->Seek(SeriesKey(vin, signal, FloorTo(from_us, kHistoryBucketUs)));
+         it->Valid() && View(it->key()) < upper; it->Next()) {
       auto more = fn(View(it->key()), View(it->value()));
       if (!more)
         return more.error().WithContext("history '" + vin.str() + "' '" + std::string(signal) + "'");
@@ -264,6 +261,46 @@ class RocksStoreView final : public StoreView {
     }
     if (!it->status().ok()) return StorageError(it->status(), "scan history");
     return OkStatus();
+  }
+
+  // An iterator of the view's snapshot, without an upper bound (the scans compare keys with
+  // theirs), taken from the view's spares and handed back to them when the scan ends: creating
+  // one costs more than scanning a vehicle's hour, and a query scans thousands of series. One
+  // that failed is dropped, not kept.
+  class Lease {
+   public:
+    Lease(const RocksStoreView& view, Cf cf) : view_(view), cf_(cf), it_(view.Take(cf)) {}
+    ~Lease() {
+      if (it_->status().ok()) view_.Give(cf_, std::move(it_));
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    rocksdb::Iterator* operator->() const { return it_.get(); }
+
+   private:
+    const RocksStoreView& view_;
+    Cf cf_;
+    std::unique_ptr<rocksdb::Iterator> it_;
+  };
+  // As many spares per column family as threads that scan at once, give or take.
+  static constexpr std::size_t kSpares = 16;
+
+  std::unique_ptr<rocksdb::Iterator> Take(Cf cf) const {
+    {
+      const std::lock_guard lock(spares_mu_);
+      auto& spares = spares_[static_cast<std::size_t>(cf)];
+      if (!spares.empty()) {
+        auto it = std::move(spares.back());
+        spares.pop_back();
+        return it;
+      }
+    }
+    return db_.NewIterator(cf, Options());
+  }
+  void Give(Cf cf, std::unique_ptr<rocksdb::Iterator> it) const {
+    const std::lock_guard lock(spares_mu_);
+    auto& spares = spares_[static_cast<std::size_t>(cf)];
+    if (spares.size() < kSpares) spares.push_back(std::move(it));
   }
 
   const rocksdb::Snapshot* snap() const { return snapshot_->snapshot(); }
@@ -284,6 +321,9 @@ class RocksStoreView final : public StoreView {
   const Database& db_;
   std::unique_ptr<rocksdb::ManagedSnapshot> snapshot_;
   RetentionOptions retention_;
+  // Iterators of snapshot_, so declared after it: they go first.
+  mutable std::mutex spares_mu_;
+  mutable std::array<std::vector<std::unique_ptr<rocksdb::Iterator>>, kCfCount> spares_;
 };
 
 }  // namespace
