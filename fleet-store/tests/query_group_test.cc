@@ -32,8 +32,8 @@ std::string Answer(const StoreView& view, const std::string& document, unsigned 
 }
 
 // Three signals of one random kind each (decimal doubles, integers, bools, strings, doubles
-// with NaN), read every 10 minutes with a quarter of the readings missing, some twice at one
-// timestamp, in hours of zeros, of anything, or of 3 and 4.
+// with NaN, integers past 2^52 whose sums round), read every 10 minutes with a quarter of the
+// readings missing, some twice at one timestamp, in hours of zeros, of anything, or of 3 and 4.
 void AddVehicles(FakeStoreView& view, std::mt19937_64& rng) {
   const char* fleets[] = {"North", "South", "East"};
   for (int vehicle = 1; vehicle <= 9; ++vehicle) {
@@ -42,7 +42,7 @@ void AddVehicles(FakeStoreView& view, std::mt19937_64& rng) {
     if (vehicle % 4 == 0) attributes["label"] = "heavy";
     view.AddVehicle(v, attributes);
     for (const char* signal : {"a", "b", "c"}) {
-      const int kind = static_cast<int>(rng() % 5);
+      const int kind = static_cast<int>(rng() % 6);
       std::uint64_t regime = 0;
       for (int i = 0; i < 400; ++i) {
         if (i % 6 == 0) regime = rng() % 3;
@@ -62,6 +62,7 @@ void AddVehicles(FakeStoreView& view, std::mt19937_64& rng) {
                            rng() % 3 == 0 ? std::numeric_limits<double>::quiet_NaN()
                                           : static_cast<double>(x) / 3);
           }
+          if (kind == 5) view.AddSample(v, signal, t, (std::int64_t{1} << 52) + x * 1001);
         }
       }
     }

@@ -322,7 +322,7 @@ bool GroupFolder::JoinLanes(const std::vector<const Column*>& columns,
       partial_.t.empty() ? nullptr : partial_.states.data();  // no "time": one slot at most
   for (std::size_t c = 0; c < calls_.size(); ++c) {
     const Call& call = calls_[c];
-    JoinLane lane{&kOne, 0, 0, 0.0, 0, c};
+    JoinLane lane{&kOne, 0, 0, 0.0, 0, c, true};
     if (states != nullptr) {
       lane.sum = states[c].sum;
       lane.count = states[c].count;
@@ -335,11 +335,14 @@ bool GroupFolder::JoinLanes(const std::vector<const Column*>& columns,
         lane.num = column.num.data();
         lane.side = static_cast<std::uint32_t>(call.column);
         lane.mask = ~std::uint32_t{0};
+        lane.integral = column.type == ColumnType::kInt64 || column.type == ColumnType::kUInt64 ||
+                        column.type == ColumnType::kBool;
       } else {
         const Operand& own = own_[c];
         if (own.kind != Operand::Kind::kNumber) continue;  // folds nothing
         if (!own.scalar) return false;
         lane.num = &own.number;
+        lane.integral = std::isfinite(own.number) && own.number == std::trunc(own.number);
       }
     }
     lanes.push_back(lane);

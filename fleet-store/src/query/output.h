@@ -148,6 +148,7 @@ struct JoinLane {
   double sum;
   std::uint64_t count;
   std::size_t call;
+  bool integral;  // every number the lane reads is a whole number (an integer or bool column)
 };
 
 // Folds one vehicle's rows into a GroupPartial. A grouped query's vehicles each fold on their

@@ -54,8 +54,8 @@ class SourceReader {
   // Joins the two buffers, keeps the rows that pass every source predicate, and folds them into
   // direct_.
   Status FoldJoined();
-  template <class Passes, class Emit>
-  void MergeTwo(Passes passes, Emit&& emit);
+  template <class Passes, class Emit, class Block>
+  void MergeTwo(Passes passes, Emit&& emit, Block&& block);
   template <class Passes>
   std::size_t JoinPassing(Passes passes);
   template <class Passes>

@@ -1,8 +1,11 @@
 // SourceReader's joins: rows of several signals at equal timestamps, built as a frame (Join) or,
 // for two signals, folded into the groups where they lie (FoldJoined).
 #include <algorithm>
+#include <bit>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "query/source.h"
 
@@ -109,12 +112,13 @@ bool SameTimes(const std::int64_t* a, const std::int64_t* b) {
 // of sample i of the first and sample j of the second, except that a pair that does not pass may
 // be left out. Timestamps of signals read from one message mostly agree, so the usual step is a
 // block of pairs whose timestamps agree one by one (left out when none passes, emitted with a
-// constant 1 when all do), then both sides at once. A block pairs as the general merge does: i and
+// constant 1 when all do, or handed whole to block(i, j, all pass) when `block` is not nullptr),
+// then both sides at once. A block pairs as the general merge does: i and
 // j start no run of ties the merge has begun (it passes a whole run, or a timestamp below the other
 // side's), so a run that starts in the block starts at the same place on both sides, and what a run
 // has past the block is paired by the steps after it.
-template <class Passes, class Emit>
-void SourceReader::MergeTwo(Passes passes, Emit&& emit) {
+template <class Passes, class Emit, class Block>
+void SourceReader::MergeTwo(Passes passes, Emit&& emit, Block&& block) {
   const std::int64_t* a = buffers_[0].t.data();
   const std::int64_t* b = buffers_[1].t.data();
   const std::size_t na = buffers_[0].t.size();
@@ -124,7 +128,9 @@ void SourceReader::MergeTwo(Passes passes, Emit&& emit) {
   while (i < na && j < nb) {
     while (i + kBlock <= na && j + kBlock <= nb && SameTimes(a + i, b + j)) {
       const std::uint64_t marks = passes.Block(i, j);
-      if (marks == kAllPass) {
+      if constexpr (!std::is_same_v<std::decay_t<Block>, std::nullptr_t>) {
+        if (marks != 0) block(i, j, marks == kAllPass);
+      } else if (marks == kAllPass) {
         for (std::size_t k = 0; k < kBlock; ++k) emit(a[i + k], i + k, j + k, 1U);
       } else if (marks != 0) {
         for (std::size_t k = 0; k < kBlock; ++k) emit(a[i + k], i + k, j + k, passes(i + k, j + k));
@@ -208,6 +214,25 @@ struct LaneSum {
     sum += num[(side != 0 ? j : i) & mask];
     count += 1;
   }
+  // Pairs (i + k, j + k), k < kBlock, whose marks are `all` or passes(i + k, j + k), added as
+  // one sum of the passing numbers (failing ones count as +0): the same sum as Add's one by one
+  // when every partial sum is exact (see Exact).
+  template <class Passes>
+  [[gnu::always_inline]] void AddBlock(std::size_t i, std::size_t j, bool all,
+                                       const Passes& passes) {
+    const std::size_t at = side != 0 ? j : i;
+    double part[kBlock];
+    unsigned n = 0;
+    for (std::size_t k = 0; k < kBlock; ++k) {
+      const unsigned p = all ? 1U : passes(i + k, j + k);
+      const auto bits = std::bit_cast<std::uint64_t>(num[(at + k) & mask]);
+      part[k] = std::bit_cast<double>(bits & (0 - std::uint64_t{p}));
+      n += p;
+    }
+    sum +=
+        ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    count += n;
+  }
   void Store(JoinLane& lane) const {
     lane.sum = sum;
     lane.count = count;
@@ -219,26 +244,57 @@ struct LaneSum {
   std::uint64_t count;
 };
 
+// Whether a lane's sum stays exact in any order over at most `pairs` pairs of these buffers:
+// its numbers and its sum so far are whole, and they add up to at most 2^53 in magnitude, so
+// that every partial sum is a whole double, exactly.
+bool Exact(const JoinLane& lane, const Column* const* columns, std::size_t pairs) {
+  constexpr double kExact = 0x1p53;
+  if (!lane.integral || lane.sum != std::trunc(lane.sum)) return false;
+  // At least the largest magnitude the lane reads: the bits of its numbers or'd together,
+  // without the sign, are at least those of each as integers, so as a double at least each
+  // magnitude (or not a number, which fails the test).
+  std::uint64_t bits = 0;
+  if (lane.mask == 0) {
+    bits = std::bit_cast<std::uint64_t>(lane.num[0]);
+  } else {
+    for (const double v : columns[lane.side]->num) bits |= std::bit_cast<std::uint64_t>(v);
+  }
+  const double most = std::bit_cast<double>(bits & ~(std::uint64_t{1} << 63));
+  return most <= kExact / static_cast<double>(pairs + 1) &&
+         std::fabs(lane.sum) <= kExact - most * static_cast<double>(pairs);
+}
+
 }  // namespace
 
 // The joined pairs that pass, folded into one or two lanes as they are found; returns their
-// number.
+// number. Lanes whose sums are exact in any order (Exact) add a block of pairs as one sum.
 template <class Passes>
 std::size_t SourceReader::FoldLanes(Passes passes, std::vector<JoinLane>& lanes) {
   const std::uint64_t before = lanes[0].count;
+  const Column* const columns[2] = {&buffers_[0].values, &buffers_[1].values};
+  const std::size_t pairs = std::min(buffers_[0].t.size(), buffers_[1].t.size());
+  bool exact = true;
+  for (const JoinLane& lane : lanes) exact = exact && Exact(lane, columns, pairs);
+  const auto run = [&](auto&... x) {
+    const auto each = [&x...](std::int64_t, std::size_t i, std::size_t j, unsigned pass) {
+      (x.Add(i, j, pass), ...);
+    };
+    if (exact) {
+      MergeTwo(passes, each, [&x..., &passes](std::size_t i, std::size_t j, bool all) {
+        (x.AddBlock(i, j, all, passes), ...);
+      });
+    } else {
+      MergeTwo(passes, each, nullptr);
+    }
+  };
   if (lanes.size() == 1) {
     LaneSum x(lanes[0]);
-    MergeTwo(passes, [&x](std::int64_t, std::size_t i, std::size_t j, unsigned pass) {
-      x.Add(i, j, pass);
-    });
+    run(x);
     x.Store(lanes[0]);
   } else {
     LaneSum x(lanes[0]);
     LaneSum y(lanes[1]);
-    MergeTwo(passes, [&x, &y](std::int64_t, std::size_t i, std::size_t j, unsigned pass) {
-      x.Add(i, j, pass);
-      y.Add(i, j, pass);
-    });
+    run(x, y);
     x.Store(lanes[0]);
     y.Store(lanes[1]);
   }
@@ -258,12 +314,15 @@ std::size_t SourceReader::JoinPassing(Passes passes) {
   std::uint32_t* ia = joined_[0].data();
   std::uint32_t* ib = joined_[1].data();
   std::size_t rows = 0;
-  MergeTwo(passes, [&](std::int64_t t, std::size_t i, std::size_t j, unsigned pass) {
-    t_out[rows] = t;
-    ia[rows] = static_cast<std::uint32_t>(i);
-    ib[rows] = static_cast<std::uint32_t>(j);
-    rows += pass;
-  });
+  MergeTwo(
+      passes,
+      [&](std::int64_t t, std::size_t i, std::size_t j, unsigned pass) {
+        t_out[rows] = t;
+        ia[rows] = static_cast<std::uint32_t>(i);
+        ib[rows] = static_cast<std::uint32_t>(j);
+        rows += pass;
+      },
+      nullptr);
   return rows;
 }
 

@@ -210,10 +210,11 @@ class RocksStoreView final : public StoreView {
         const auto hour = SeriesKeyStart(key);
         if (!hour) return Error(Errc::kStorage, "history: corrupt key '" + ToHex(key) + "'");
         // Passing an hour is always allowed: the headers are read only for an hour that would
-        // be left out if it were numeric.
+        // be left out if it were numeric but not whatever it holds.
+        if ((*skip)(*hour, false)) return true;
         if ((*skip)(*hour, true)) {
           CANVOY_ASSIGN_OR_RETURN(const bool numeric, BlockIsNumeric(block));
-          if (numeric || (*skip)(*hour, false)) return true;
+          if (numeric) return true;
         }
       }
       if (into == nullptr) {

@@ -88,7 +88,9 @@ class StoreView {
   }
 
   // Whether a scan may leave out the hour of samples that starts at `hour_start_us` (a multiple
-  // of 3600 s); `numeric` says that every sample of that hour is a bool, integer or double.
+  // of 3600 s); `numeric` says that every sample of that hour is a bool, integer or double. A view
+  // may ask with `numeric` false first, without knowing: an hour left out then is left out
+  // whatever it holds, so a skip that says true for it must say true with `numeric` true too.
   using HourSkip = std::function<bool(std::int64_t hour_start_us, bool numeric)>;
   // ScanSampleRuns for readers that know hours whose samples cannot matter to them: the view may
   // ask `skip` about each hour before decoding it and then leave the hour out. Asking is optional,
