@@ -128,7 +128,8 @@ Result<ServeConfig> ParseServe(int argc, const char* const* argv, bool& help) {
       ("query-timeout-ms", po::value(&query_timeout_ms)->default_value(query_timeout_ms),
        "a query still running after this long fails with 503")
       ("query-threads", po::value(&query_threads)->default_value(query_threads),
-       "threads one grouped or bucketed query reads its vehicles on")
+       "threads one grouped or bucketed query reads its vehicles on; those beyond the query's "
+       "own are shared by the queries running at once, N - 1 in all")
       ("query-max-values", po::value(&c.query.max_scanned_values)->default_value(c.query.max_scanned_values),
        "samples plus rollups one query may read; more is a 400")
       ("query-max-groups", po::value(&c.query.max_groups)->default_value(c.query.max_groups),
@@ -166,6 +167,7 @@ Result<ServeConfig> ParseServe(int argc, const char* const* argv, bool& help) {
   if (query_threads == 0)
     return Error(Errc::kInvalidArgument, "option '--query-threads' must be at least 1");
   c.query.threads = query_threads;
+  if (query_threads > 1) c.query.budget = std::make_shared<QueryThreadBudget>(query_threads - 1);
   CANVOY_RETURN_IF_ERROR(c.query.Validate());
   return c;
 }

@@ -24,7 +24,8 @@ constexpr std::int64_t kT0 = 1'699'920'000'000'000;  // 2023-11-14T00:00:00Z
 constexpr int kVehicles = 700;
 constexpr unsigned kThreads[] = {2, 3, 4};
 
-// A query's outcome without its timing: the body (stats.elapsed_us removed) or the error.
+// A query's outcome without its timing: the body (stats.elapsed_us and stats.threads removed)
+// or the error.
 struct Outcome {
   json::value body;
   QueryStats stats;
@@ -45,6 +46,7 @@ Outcome RunWith(const StoreView& view, const std::string& document, unsigned thr
   out.body = json::parse(answer.value().body);
   auto& body = out.body.as_object();
   body.at("stats").as_object().erase("elapsed_us");
+  body.at("stats").as_object().erase("threads");
   if (auto* next = body.if_contains("next")) out.next = std::string(next->as_string());
   return out;
 }
@@ -332,6 +334,41 @@ TEST_F(QueryParallelTest, TimeLimitFailsWithSeveralThreads) {
       R"j({"source": {"samples": ["speed"]}, "group": {"aggs": {"n": "count()"}}})j",
       limits);
   EXPECT_EQ(serial.error, "unavailable: query exceeded its time limit of 0 ms");
+}
+
+// The threads beyond the caller's come from the shared budget: a query takes what is free, hands it
+// back when it ends, and answers as the serial run whatever it was granted.
+TEST_F(QueryParallelTest, ThreadsBeyondTheCallersComeFromTheSharedBudget) {
+  const std::string document = R"j({"source": {"samples": ["fuel", "speed"]},
+      "steps": [{"filter": "speed > 30"}],
+      "group": {"by": ["model"], "aggs": {"a": "avg(fuel)", "n": "count()"}}})j";
+  const Outcome serial = RunWith(*view_, document, 1);
+  EXPECT_EQ(serial.stats.threads, 1u);
+  ASSERT_EQ(serial.error, "");
+  QueryLimits limits;
+  limits.budget = std::make_shared<QueryThreadBudget>(2);
+  // Slots held by other queries: none, one, both.
+  for (const unsigned held : {0u, 1u, 2u}) {
+    ASSERT_EQ(limits.budget->Take(held), held);
+    const Outcome parallel = RunWith(*view_, document, 4, limits);
+    ExpectSame(serial, parallel, "held " + std::to_string(held));
+    EXPECT_EQ(parallel.stats.threads, 1 + 2 - held) << held;
+    EXPECT_EQ(limits.budget->free(), 2 - held) << "the query handed its slots back";
+    limits.budget->Give(held);
+  }
+  // Without a budget a query starts its own threads.
+  EXPECT_EQ(RunWith(*view_, document, 3).stats.threads, 3u);
+}
+
+TEST(QueryParallelLimitsTest, ABudgetGrantsWhatIsFree) {
+  QueryThreadBudget budget(3);
+  EXPECT_EQ(budget.Take(2), 2u);
+  EXPECT_EQ(budget.Take(5), 1u);
+  EXPECT_EQ(budget.Take(1), 0u);
+  budget.Give(3);
+  EXPECT_EQ(budget.free(), 3u);
+  EXPECT_EQ(budget.Take(0), 0u);
+  EXPECT_EQ(budget.free(), 3u);
 }
 
 TEST(QueryParallelLimitsTest, ZeroThreadsAreRejected) {

@@ -1,5 +1,6 @@
 #include "query/engine.h"
 
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -167,6 +168,7 @@ std::string Serialize(Table table, const QueryStats& stats) {
   out["stats"] = json::object{{"vehicles", stats.vehicles},
                               {"samples", stats.samples},
                               {"rollups", stats.rollups},
+                              {"threads", stats.threads},
                               {"elapsed_us", stats.elapsed_us}};
   return json::serialize(out);
 }
@@ -174,6 +176,15 @@ std::string Serialize(Table table, const QueryStats& stats) {
 }  // namespace canvoy::fleet_store::query
 
 namespace canvoy::fleet_store {
+
+unsigned QueryThreadBudget::Take(unsigned wanted) {
+  unsigned free = free_.load();
+  unsigned granted = 0;
+  do {
+    granted = std::min(free, wanted);
+  } while (!free_.compare_exchange_weak(free, free - granted));
+  return granted;
+}
 
 Status QueryLimits::Validate() const {
   if (timeout.count() < 0)

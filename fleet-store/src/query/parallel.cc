@@ -172,6 +172,7 @@ ParallelReader::~ParallelReader() {
   }
   wake_.notify_all();
   for (auto& thread : threads_) thread.join();
+  if (granted_ > 0) control_.limits().budget->Give(granted_);
 }
 
 void ParallelReader::Start(bool more, std::size_t batch_size) {
@@ -179,6 +180,11 @@ void ParallelReader::Start(bool more, std::size_t batch_size) {
   std::size_t threads = control_.limits().threads;
   if (!more) threads = std::min(threads, batch_size);
   if (threads <= 1) return;
+  if (const auto& budget = control_.limits().budget) {
+    granted_ = budget->Take(static_cast<unsigned>(threads - 1));
+    threads = 1 + granted_;
+    if (threads <= 1) return;
+  }
   for (std::size_t w = 0; w < threads; ++w)
     workers_.push_back(std::make_unique<Worker>(view_, plan_, reads_, cells_, spares_mu_, spares_));
   for (std::size_t w = 1; w < threads; ++w) {
@@ -190,6 +196,7 @@ void ParallelReader::Start(bool more, std::size_t batch_size) {
       break;
     }
   }
+  control_.stats().threads = static_cast<unsigned>(workers_.size());
 }
 
 Status ParallelReader::Read(const std::vector<VehicleInfo>& batch, bool more) {

@@ -96,6 +96,7 @@ class ParallelReader {
   GroupSink* group_;
   QueryControl reads_;  // what the workers read, for the limits
   bool started_ = false;
+  unsigned granted_ = 0;  // slots of limits().budget, handed back by the destructor
   std::vector<std::unique_ptr<Worker>> workers_;  // [0] is the caller's
   std::vector<std::thread> threads_;              // run workers_[1..]
 

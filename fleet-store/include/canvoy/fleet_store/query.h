@@ -1,9 +1,11 @@
 // The fleet store's query engine: JSON query documents (QUERIES.md) run against a StoreView.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -11,6 +13,22 @@
 #include "canvoy/fleet_store/store_view.h"
 
 namespace canvoy::fleet_store {
+
+// Threads that the queries sharing it may start beyond their callers', at most `slots` at a
+// time in all: when many queries run at once, each reads on fewer threads, instead of every one
+// starting `threads - 1` of its own. Thread-safe.
+class QueryThreadBudget {
+ public:
+  explicit QueryThreadBudget(unsigned slots) : free_(slots) {}
+  // As many of `wanted` slots as are free now, perhaps none.
+  unsigned Take(unsigned wanted);
+  // Hands back slots Take granted.
+  void Give(unsigned slots) { free_.fetch_add(slots); }
+  unsigned free() const { return free_.load(); }
+
+ private:
+  std::atomic<unsigned> free_;
+};
 
 // Limits of one query; validated once by Validate().
 struct QueryLimits {
@@ -29,6 +47,9 @@ struct QueryLimits {
   // whose output reduces rows (a group, or a bucket, runs or rises step); the answer is the
   // same for every value.
   unsigned threads = 1;
+  // When set, the threads beyond the caller's come from this budget, shared with the queries
+  // that run at the same time; a query granted none reads on its caller's thread alone.
+  std::shared_ptr<QueryThreadBudget> budget;
 
   Status Validate() const;
 };
@@ -37,6 +58,7 @@ struct QueryStats {
   std::uint64_t vehicles = 0;  // vehicles that matched the selector and were read
   std::uint64_t samples = 0;   // samples read (latest values included)
   std::uint64_t rollups = 0;   // minute and hour rollups read
+  unsigned threads = 1;        // threads that read the vehicles, the caller's included
   std::int64_t elapsed_us = 0;
 };
 
