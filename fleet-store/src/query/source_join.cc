@@ -113,10 +113,10 @@ bool SameTimes(const std::int64_t* a, const std::int64_t* b) {
 // be left out. Timestamps of signals read from one message mostly agree, so the usual step is a
 // block of pairs whose timestamps agree one by one (left out when none passes, emitted with a
 // constant 1 when all do, or handed whole to block(i, j, all pass) when `block` is not nullptr),
-// then both sides at once. A block pairs as the general merge does: i and
-// j start no run of ties the merge has begun (it passes a whole run, or a timestamp below the other
-// side's), so a run that starts in the block starts at the same place on both sides, and what a run
-// has past the block is paired by the steps after it.
+// then both sides at once. A block pairs as the general merge does: i and j start no run of ties
+// the merge has begun (it passes a whole run, or a timestamp below the other side's), so a run
+// that starts in the block starts at the same place on both sides, and what a run has past the
+// block is paired by the steps after it.
 template <class Passes, class Emit, class Block>
 void SourceReader::MergeTwo(Passes passes, Emit&& emit, Block&& block) {
   const std::int64_t* a = buffers_[0].t.data();
