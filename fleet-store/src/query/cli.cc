@@ -10,6 +10,7 @@
 #include "canvoy/fleet_store/query.h"
 #include "canvoy/fleet_store/query_cli.h"
 #include "canvoy/fleet_store/query_client.h"
+#include "query/json.h"
 
 namespace canvoy::fleet_store {
 namespace {
@@ -92,7 +93,7 @@ int Print(const Result<HttpAnswer>& answer, OutputFormat format) {
   if (!text) return Fail(kRuntimeError, text.error());
   std::cout << text.value();
   boost::system::error_code ec;
-  auto parsed = json::parse(answer.value().body, ec);
+  auto parsed = query::ParseJson(answer.value().body, ec);
   if (!ec && parsed.is_object()) {
     if (const auto* next = parsed.get_object().if_contains("next"); next && next->is_string())
       std::cerr << "more rows: add --after " << next->get_string().c_str() << "\n";
@@ -140,7 +141,9 @@ int Run(int argc, const char* const* argv) {
   }
   auto substituted = SubstituteParams(document_text, params);
   if (!substituted) return Fail(kUsageError, substituted.error());
-  auto document = json::parse(substituted.value());
+  boost::system::error_code ec;
+  auto document = query::ParseJson(substituted.value(), ec);
+  if (ec) return Fail(kUsageError, Usage("the query is not JSON: " + ec.message()));
   if (limit != 0 || !after.empty()) {
     if (!document.is_object()) return Fail(kUsageError, Usage("the query is not a JSON object"));
     if (limit != 0) document.get_object()["limit"] = limit;

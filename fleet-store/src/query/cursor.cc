@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "query/json.h"
 #include "query/plan.h"
 
 namespace canvoy::fleet_store::query {
@@ -71,7 +72,7 @@ Result<Cursor> DecodeCursor(std::string_view text, std::string_view fingerprint)
   auto raw = FromBase64Url(text);
   if (!raw) return NotACursor();
   boost::system::error_code ec;
-  auto value = json::parse(*raw, ec);
+  auto value = ParseJson(*raw, ec);
   if (ec || !value.is_object()) return NotACursor();
   const auto& o = value.get_object();
   const auto* q = o.if_contains("q");

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "canvoy/fleet_store/query_client.h"
+#include "query/json.h"
 
 namespace canvoy::fleet_store {
 namespace {
@@ -134,7 +135,7 @@ Result<std::vector<std::vector<std::string>>> TableCells(const boost::json::obje
 Error AnswerError(const HttpAnswer& answer) {
   std::string message = answer.body;
   boost::system::error_code ec;
-  auto parsed = boost::json::parse(answer.body, ec);
+  auto parsed = query::ParseJson(answer.body, ec);
   if (!ec && parsed.is_object()) {
     if (const auto* error = parsed.get_object().if_contains("error"); error && error->is_string())
       message = std::string(error->get_string());
@@ -148,7 +149,7 @@ Error AnswerError(const HttpAnswer& answer) {
 Result<std::string> FormatTable(std::string_view body, OutputFormat format) {
   if (format == OutputFormat::kJson) return std::string(body) + "\n";
   boost::system::error_code ec;
-  auto parsed = boost::json::parse(body, ec);
+  auto parsed = query::ParseJson(body, ec);
   if (ec) return Error(Errc::kParse, "answer: " + ec.message());
   if (!parsed.is_object()) return Error(Errc::kParse, "answer: not a JSON object");
   CANVOY_ASSIGN_OR_RETURN(auto cells, TableCells(parsed.get_object(), format));
@@ -189,7 +190,7 @@ Result<OutputFormat> ParseOutputFormat(std::string_view text) {
 Result<std::string> FormatLatest(std::string_view body, OutputFormat format) {
   if (format == OutputFormat::kJson) return std::string(body) + "\n";
   boost::system::error_code ec;
-  auto parsed = boost::json::parse(body, ec);
+  auto parsed = query::ParseJson(body, ec);
   if (ec) return Error(Errc::kParse, "answer: " + ec.message());
   if (!parsed.is_object()) return Error(Errc::kParse, "answer: not a JSON object");
   CANVOY_ASSIGN_OR_RETURN(auto rows, Rows(parsed.get_object()));

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <boost/system/error_code.hpp>
+#include <cstddef>
+#include <string_view>
 
 #include "canvoy/fleet_store/types.h"
 
@@ -17,5 +20,12 @@ boost::json::object ToJson(const VehicleSummary& vehicle);
 
 // ToJson(vehicle) plus "signals": [{"name", "type", "unit", "timestamp_us", "value"}]
 boost::json::object ToJson(const VehicleLatest& latest);
+
+// The JSON value of `text`, as boost::json::parse reads it, except that every double is the
+// correctly rounded value of its digits: Boost.JSON before 1.83 may be one ulp off, which would
+// move a threshold in a query or a number the CLI prints. `used`, when set, receives the bytes
+// read (up to the error, if there is one).
+boost::json::value ParseJson(std::string_view text, boost::system::error_code& ec,
+                             std::size_t* used = nullptr);
 
 }  // namespace canvoy::fleet_store::query

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "canvoy/fleet_store/query.h"
+#include "query/json.h"
 
 namespace canvoy::fleet_store {
 namespace {
@@ -71,7 +72,7 @@ Status Substitute(json::value& v, const std::map<std::string, std::string>& para
 Result<std::string> SubstituteParams(std::string_view document,
                                      const std::map<std::string, std::string>& params) {
   boost::system::error_code ec;
-  auto value = json::parse(document, ec);
+  auto value = query::ParseJson(document, ec);
   if (ec) return Error(Errc::kInvalidArgument, "query: " + ec.message());
   CANVOY_RETURN_IF_ERROR(Substitute(value, params));
   return json::serialize(value);

@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/json/stream_parser.hpp>
 #include <charconv>
 #include <initializer_list>
 #include <set>
+
+#include "query/json.h"
 
 namespace canvoy::fleet_store::query {
 namespace {
@@ -444,10 +445,9 @@ Result<Plan> PlanFromJson(const json::value& document, const QueryLimits& limits
 }
 
 Result<Plan> ParsePlan(std::string_view document, const QueryLimits& limits) {
-  json::stream_parser parser;
   boost::system::error_code ec;
-  const std::size_t used = parser.write(document.data(), document.size(), ec);
-  if (!ec) parser.finish(ec);
+  std::size_t used = 0;
+  json::value value = ParseJson(document, ec, &used);
   if (ec) {
     const std::size_t offset = std::min(used, document.size());
     std::size_t line = 1;
@@ -463,7 +463,7 @@ Result<Plan> ParsePlan(std::string_view document, const QueryLimits& limits) {
     return Error(Errc::kParse, "query: line " + std::to_string(line) + ", column " +
                                    std::to_string(column) + ": " + ec.message());
   }
-  return PlanFromJson(parser.release(), limits);
+  return PlanFromJson(std::move(value), limits);
 }
 
 }  // namespace canvoy::fleet_store::query
