@@ -2,7 +2,9 @@
 // order-preserving int64, and varint length prefixes.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,7 +45,8 @@ class Reader {
   std::optional<std::uint64_t> Be64() {
     if (in_.size() < 8) return std::nullopt;
     std::uint64_t v = 0;
-    for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(in_[i]);
+    std::memcpy(&v, in_.data(), 8);  // one load, not eight
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
     in_.remove_prefix(8);
     return v;
   }
