@@ -338,9 +338,9 @@ TEST(HistoryBlockTest, RejectsTruncatedBlocksWithPosition) {
     EXPECT_THAT(status.error().message(), HasSubstr(" at byte "));
   }
   std::vector<Sample> out;
-  const auto bad_version = DecodeBlock(std::string("\x04\x01\x01\x09", 4), &out);
+  const auto bad_version = DecodeBlock(std::string("\x05\x01\x01\x09", 4), &out);
   ASSERT_FALSE(bad_version);
-  EXPECT_EQ(bad_version.error().message(), "history block: unknown chunk version 4 at byte 0");
+  EXPECT_EQ(bad_version.error().message(), "history block: unknown chunk version 5 at byte 0");
 }
 
 TEST(HistoryBlockTest, SurvivesRandomAndFlippedBytes) {

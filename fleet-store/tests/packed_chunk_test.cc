@@ -32,25 +32,25 @@ TEST(PackedChunkTest, EncodesTheDocumentedLayout) {
   // width 5 (2 bytes; width 0 would take 4 in exceptions).
   const std::string times = Group(5, {0, 20, 2});
   // int64 5, 3, 3: residuals zigzag(5) = 10, zigzag(-2) = 3, 0 at width 4.
-  EXPECT_EQ(EncodeChunk(std::vector<Sample>{
+  EXPECT_EQ(EncodeChunkV3(std::vector<Sample>{
                 {100, std::int64_t{5}}, {110, std::int64_t{3}}, {121, std::int64_t{3}}}),
             Chunk(1, 3, 100, 21, times, Group(4, {10, 3, 0})));
   // Version 3: t 100, 110, 120 have the unit 10, residuals 0, zigzag(1) = 2, 0 at width 2.
-  EXPECT_EQ(EncodeChunk(std::vector<Sample>{
+  EXPECT_EQ(EncodeChunkV3(std::vector<Sample>{
                 {100, std::int64_t{5}}, {110, std::int64_t{3}}, {120, std::int64_t{3}}}),
             Chunk(1, 3, 100, 20, Group(2, {0, 2, 0}), Group(4, {10, 3, 0}), 10));
   // Decimal doubles: 13.7 and 0.1 are n / 10 for n = 137, 1: residuals 274, 271 at width 9.
   EXPECT_EQ(
-      EncodeChunk(std::vector<Sample>{{0, 13.7}, {10, 0.1}}),
+      EncodeChunkV3(std::vector<Sample>{{0, 13.7}, {10, 0.1}}),
       Chunk(3, 2, 0, 10, Group(2, {0, 2}), std::string("\0\1", 2) + Group(9, {274, 271}), 10));
   // -0.0 is no decimal: xor scheme, group shift 63, residual 1 at width 1.
-  EXPECT_EQ(EncodeChunk(std::vector<Sample>{{kMin, -0.0}}),
+  EXPECT_EQ(EncodeChunkV3(std::vector<Sample>{{kMin, -0.0}}),
             Chunk(3, 1, kMin, 0, Group(0, {0}), std::string("\1\x3f") + Group(1, {1})));
   // Bools: the bits, false before true at one timestamp.
-  EXPECT_EQ(EncodeChunk(std::vector<Sample>{{7, true}, {7, false}}),
+  EXPECT_EQ(EncodeChunkV3(std::vector<Sample>{{7, true}, {7, false}}),
             Chunk(0, 2, 7, 0, Group(0, {0, 0}), Group(1, {0, 1})));
   // Strings stay in version 1.
-  EXPECT_EQ(EncodeChunk(std::vector<Sample>{{7, std::string("a")}})[0], '\1');
+  EXPECT_EQ(EncodeChunkV3(std::vector<Sample>{{7, std::string("a")}})[0], '\1');
 }
 
 // ---- round trips ---------------------------------------------------------------------------
@@ -105,11 +105,11 @@ std::vector<Sample> Samples(std::size_t type, std::size_t n, int time_pattern, i
 // The chunk of `samples` is version 2 or 3 and decodes to them in canonical order, as samples and
 // as columns; encoding the decoded samples gives the same bytes.
 void ExpectRoundTrip(const std::vector<Sample>& samples) {
-  const std::string chunk = EncodeChunk(samples);
+  const std::string chunk = EncodeChunkV3(samples);
   ASSERT_TRUE(chunk.at(0) == '\2' || chunk.at(0) == '\3');
   const auto decoded = Decoded(chunk);
   ExpectSame(decoded, Canonical(samples));
-  EXPECT_EQ(EncodeChunk(decoded), chunk);
+  EXPECT_EQ(EncodeChunkV3(decoded), chunk);
   Parse(chunk);  // the documented layout, every byte accounted for
   const Columns columns = ColumnsOf(chunk, kMin, kMax);
   ASSERT_EQ(columns.error, "");
@@ -169,7 +169,7 @@ std::pair<int, int> DoubleScheme(const std::vector<double>& values) {
   for (std::size_t i = 0; i < values.size(); ++i)
     samples.push_back({kT0 + static_cast<std::int64_t>(i) * k10s, values[i]});
   ExpectRoundTrip(samples);
-  const Layout layout = Parse(EncodeChunk(samples));
+  const Layout layout = Parse(EncodeChunkV3(samples));
   return {layout.scheme, layout.exponent};
 }
 
@@ -225,7 +225,7 @@ TEST(PackedChunkTest, PacksGroupsAtEveryWidthWithAndWithoutExceptions) {
         });
         for (const auto* samples : {&plain, &patched}) {
           ExpectRoundTrip(*samples);
-          const Layout layout = Parse(EncodeChunk(*samples));
+          const Layout layout = Parse(EncodeChunkV3(*samples));
           EXPECT_EQ(layout.exponent, decimal ? 1 : -1);
           for (std::size_t k = 0; k < layout.values.size(); ++k) {
             if (samples == &patched && k == n / 64) break;  // a short last group may differ
@@ -239,7 +239,7 @@ TEST(PackedChunkTest, PacksGroupsAtEveryWidthWithAndWithoutExceptions) {
   // Timestamps anywhere in int64: wide timestamp groups.
   const auto wide = Samples(1, 200, 1, 0, rng);
   ExpectRoundTrip(wide);
-  EXPECT_GE(Parse(EncodeChunk(wide)).times.at(1).first, 50u);
+  EXPECT_GE(Parse(EncodeChunkV3(wide)).times.at(1).first, 50u);
 }
 
 // ---- version 1 beside version 2 ------------------------------------------------------------
@@ -369,7 +369,7 @@ TEST(PackedChunkTest, ASamplePastTheHeadersLastTimestampFailsAtOnceInEveryVersio
   const std::vector<Sample> b = {{20, 5.5}, {25, 6.5}};
   using Encoder = std::string (*)(std::span<const Sample>);
   for (const Encoder encode :
-       {Encoder{&EncodeChunkV1}, Encoder{&EncodeChunkV2}, Encoder{&EncodeChunk}}) {
+       {Encoder{&EncodeChunkV1}, Encoder{&EncodeChunkV2}, Encoder{&EncodeChunkV3}}) {
     std::string first = encode(a);
     // The span follows version, type, count, body length and 8 bytes of first timestamp.
     ASSERT_EQ(first.at(12), '\x1e');  // 30
@@ -394,7 +394,7 @@ TEST(PackedChunkTest, SurvivesCutsAndFlippedBitsOfEveryByte) {
   for (int round = 0; round < 48; ++round) {
     const std::size_t n = std::array<std::size_t, 6>{1, 5, 63, 64, 65, 140}[round % 6];
     const auto samples = Samples(round % 4, n, round / 12, static_cast<int>(rng() % 4), rng);
-    const std::string chunk = EncodeChunk(samples);
+    const std::string chunk = EncodeChunkV3(samples);
     // Cuts inside a section, with the lengths made to fit: never a valid chunk.
     const Layout layout = Parse(chunk);
     const std::string &times = layout.time_bytes, &values = layout.value_bytes;
@@ -465,10 +465,10 @@ TEST(PackedChunkTest, PacksSlowSignalsTightlyAndDecimalNoiseSmallerThanVersion1)
   const auto per_sample = [](const std::string& chunk, const std::vector<Sample>& samples) {
     return static_cast<double>(chunk.size()) / static_cast<double>(samples.size());
   };
-  const double slow_v2 = per_sample(EncodeChunk(slow), slow),
-               soc_v2 = per_sample(EncodeChunk(soc), soc),
+  const double slow_v2 = per_sample(EncodeChunkV3(slow), slow),
+               soc_v2 = per_sample(EncodeChunkV3(soc), soc),
                noisy_v1 = per_sample(EncodeChunkV1(noisy), noisy),
-               noisy_v2 = per_sample(EncodeChunk(noisy), noisy);
+               noisy_v2 = per_sample(EncodeChunkV3(noisy), noisy);
   std::printf("[ bytes/sample ] 0.1-step temperature, 10 s: v1 %.3f, v2 %.3f\n",
               per_sample(EncodeChunkV1(slow), slow), slow_v2);
   std::printf("[ bytes/sample ] state of charge, 10 s: v1 %.3f, v2 %.3f\n",

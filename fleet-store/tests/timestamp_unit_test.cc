@@ -22,10 +22,10 @@ constexpr std::int64_t k10s = 10'000'000;
 
 // Decodes exactly, as samples, as columns and from the middle on; encodes back to the same bytes.
 void ExpectExact(const std::vector<Sample>& samples) {
-  const std::string chunk = EncodeChunk(samples);
+  const std::string chunk = EncodeChunkV3(samples);
   const auto decoded = Decoded(chunk);
   ExpectSame(decoded, Canonical(samples));
-  EXPECT_EQ(EncodeChunk(decoded), chunk);
+  EXPECT_EQ(EncodeChunkV3(decoded), chunk);
   const Columns columns = ColumnsOf(chunk, kMin, kMax);
   ASSERT_EQ(columns.error, "");
   for (std::size_t i = 0; i < columns.t.size(); ++i)
@@ -46,7 +46,7 @@ std::uint64_t UnitOf(const std::vector<std::int64_t>& times) {
   for (std::size_t i = 0; i < times.size(); ++i)
     samples.push_back({times[i], static_cast<std::int64_t>(i % 3)});
   ExpectExact(samples);
-  return Parse(EncodeChunk(samples)).unit;
+  return Parse(EncodeChunkV3(samples)).unit;
 }
 
 TEST(TimestampUnitTest, ReadingsWithMissingOnesPackTheirTimestampsWithoutExceptions) {
@@ -60,7 +60,7 @@ TEST(TimestampUnitTest, ReadingsWithMissingOnesPackTheirTimestampsWithoutExcepti
     samples.push_back({t, static_cast<double>(tenths) / 10.0});
   }
   ExpectExact(samples);
-  const std::string chunk = EncodeChunk(samples);
+  const std::string chunk = EncodeChunkV3(samples);
   ASSERT_EQ(chunk.at(0), '\3');
   const Layout layout = Parse(chunk);
   EXPECT_EQ(layout.unit, static_cast<std::uint64_t>(k10s));
@@ -92,7 +92,7 @@ TEST(TimestampUnitTest, RejectsABadUnitNamingWhere) {
   const std::string times = Group(2, {0, 2, 0}), values = Group(4, {10, 3, 0});
   const auto chunk = [&](std::uint64_t unit) { return Chunk(1, 3, 100, 20, times, values, unit); };
   ASSERT_EQ(chunk(10),
-            EncodeChunk(std::vector<Sample>{
+            EncodeChunkV3(std::vector<Sample>{
                 {100, std::int64_t{5}}, {110, std::int64_t{3}}, {120, std::int64_t{3}}}));
   // The unit is byte 13: version, type, count, body length, 8 bytes of first, the span.
   std::string one = chunk(10);

@@ -45,7 +45,7 @@ struct ChunkView {
   std::size_t strings_at = 0;
   std::string_view stream;  // the bit stream
   std::size_t stream_at = 0;
-  packed::Sections packed;  // versions 2 and 3
+  packed::Sections packed;  // versions 2, 3 and 4
 };
 
 // Parses the header of the chunk at block[*offset] and moves *offset past the chunk.
@@ -89,7 +89,7 @@ Result<ChunkView> ParseChunk(std::string_view block, std::size_t* offset) {
   if (c.last_us < c.first_us) return Corrupt("time span past the largest timestamp", span_at);
   if (packed::IsPacked(c.version)) {
     CANVOY_ASSIGN_OR_RETURN(
-        c.packed, packed::ParseSections(c.version, c.type, c.count, b.rest(), body_pos()));
+        c.packed, packed::ParseSections(c.version, c.type, c.count, *span, b.rest(), body_pos()));
     return c;
   }
   if (c.type == kString) {
@@ -191,6 +191,27 @@ Status DecodeChunk(const ChunkView& c, std::int64_t from_us, std::int64_t last_u
   }
 }
 
+// A group's raw words (packed::GroupReader) as numbers, as DecodeChunkColumns's emit converts
+// them, and for integers also as exact bits.
+void ConvertRaw(std::uint8_t type, const std::uint64_t* raw, std::size_t g, double* num,
+                std::uint64_t* bits) {
+  switch (type) {
+    case kBool:
+      for (std::size_t i = 0; i < g; ++i) num[i] = raw[i] != 0 ? 1.0 : 0.0;
+      break;
+    case kInt64:
+      for (std::size_t i = 0; i < g; ++i) num[i] = static_cast<double>(static_cast<std::int64_t>(raw[i]));
+      std::memcpy(bits, raw, g * sizeof raw[0]);
+      break;
+    case kUint64:
+      for (std::size_t i = 0; i < g; ++i) num[i] = static_cast<double>(raw[i]);
+      std::memcpy(bits, raw, g * sizeof raw[0]);
+      break;
+    default:
+      std::memcpy(num, raw, g * sizeof raw[0]);  // a double's bits
+  }
+}
+
 // A numeric chunk's samples as columns: t, the value as a double, and integers' exact bits.
 // The outputs grow by the chunk's count first and are written through pointers, which keeps the
 // decode loop in registers; they are cut to what was decoded, also on error.
@@ -230,23 +251,7 @@ Status DecodeChunkColumns(const ChunkView& c, std::int64_t from_us, std::int64_t
         break;
       }
       const std::size_t g = group.value();
-      double* num = num_out + n;
-      switch (c.type) {
-        case kBool:
-          for (std::size_t i = 0; i < g; ++i) num[i] = raw[i] != 0 ? 1.0 : 0.0;
-          break;
-        case kInt64:
-          for (std::size_t i = 0; i < g; ++i)
-            num[i] = static_cast<double>(static_cast<std::int64_t>(raw[i]));
-          std::memcpy(bits_out + n, raw, g * sizeof raw[0]);
-          break;
-        case kUint64:
-          for (std::size_t i = 0; i < g; ++i) num[i] = static_cast<double>(raw[i]);
-          std::memcpy(bits_out + n, raw, g * sizeof raw[0]);
-          break;
-        default:
-          std::memcpy(num, raw, g * sizeof raw[0]);  // a double's bits
-      }
+      ConvertRaw(c.type, raw, g, num_out + n, exact ? bits_out + n : nullptr);
       n += g;
     }
     if (status) status = reader.Finish();
@@ -351,14 +356,14 @@ void EncodeTyped(std::size_t n, const At& at, std::string& out) {
 }
 
 // Which chunk versions EncodeChunks writes for numbers (strings are always version 1).
-enum class Form { kCurrent, kNoUnit, kV1 };
+enum class Form { kCurrent, kNoGrid, kNoUnit, kV1 };
 
 template <class At>
 void EncodeOneType(Form form, std::size_t type, std::size_t n, const At& at, std::string& out) {
   if (form != Form::kV1 && type != kString) {
     std::vector<const Sample*> run(n);
     for (std::size_t i = 0; i < n; ++i) run[i] = &at(i);
-    return packed::AppendChunk(run, out, form == Form::kCurrent);
+    return packed::AppendChunk(run, out, form != Form::kNoUnit, form == Form::kCurrent);
   }
   switch (type) {
     case kBool:
@@ -437,6 +442,10 @@ std::string EncodeChunkV2(std::span<const Sample> samples) {
   return EncodeChunks(samples, Form::kNoUnit);
 }
 
+std::string EncodeChunkV3(std::span<const Sample> samples) {
+  return EncodeChunks(samples, Form::kNoGrid);
+}
+
 Status DecodeBlock(std::string_view block, std::vector<Sample>* out) {
   return DecodeInRange(block, kMinUs, kMaxUs, out);
 }
@@ -496,6 +505,42 @@ Result<std::optional<std::uint8_t>> DecodeBlockColumns(std::string_view block, s
 Result<std::optional<std::uint8_t>> DecodeBlockColumns(std::string_view block, std::int64_t from_us,
                                                        std::int64_t to_us, SampleCellsOut out) {
   return DecodeColumns(block, from_us, to_us, out);
+}
+
+Result<std::optional<GridColumns>> DecodeGridColumns(std::string_view block, std::int64_t from_us,
+                                                     std::int64_t to_us, SampleCellsOut out) {
+  std::size_t offset = 0;
+  if (block.empty() || to_us <= from_us) return std::optional<GridColumns>();
+  CANVOY_ASSIGN_OR_RETURN(const ChunkView c, ParseChunk(block, &offset));
+  if (offset != block.size() || !c.packed.grid || c.first_us < from_us || c.last_us >= to_us)
+    return std::optional<GridColumns>();
+  GridColumns grid{c.type, c.first_us, c.packed.unit, c.packed.slots, c.packed.bitmap,
+                   c.type == kDouble && c.packed.scheme != packed::kDecimal};
+  const bool exact = c.type == kInt64 || c.type == kUint64;
+  const std::size_t base = out.num->size();
+  out.num->resize(base + c.count);
+  if (exact) out.bits->resize(base + c.count);
+  double* num_out = out.num->data() + base;
+  std::uint64_t* bits_out = exact ? out.bits->data() + base : nullptr;
+  packed::GroupReader reader(c.type, c.count, c.first_us, c.last_us, c.packed);
+  alignas(64) std::uint64_t raw[packed::kGroupSize];
+  std::size_t n = 0;
+  Status status = OkStatus();
+  while (!reader.done()) {
+    auto group = reader.NextValues(raw);
+    if (!group) {
+      status = group.error();
+      break;
+    }
+    const std::size_t g = group.value();
+    ConvertRaw(c.type, raw, g, num_out + n, bits_out != nullptr ? bits_out + n : nullptr);
+    n += g;
+  }
+  if (status) status = reader.Finish();
+  out.num->resize(base + n);
+  if (exact) out.bits->resize(base + n);
+  CANVOY_RETURN_IF_ERROR(status);
+  return std::optional<GridColumns>(grid);
 }
 
 Result<std::size_t> CountChunks(std::string_view block) {

@@ -55,10 +55,24 @@
 // divisor of the gaps between consecutive timestamps, and writes version 2 when that is 1 (or
 // when there is no gap); u is not checked to be the greatest.
 //
+// Chunk, version 4 ("grid"): version 3 for timestamps that rise strictly, each the first plus a
+// multiple of u (>= 1), so that they are slots k = (t - first) / u in [0, span / u]:
+//   u8 version (4) | u8 type | varint count | varint body length | body, the body being
+//   be64 first timestamp | varint span (a multiple of u) | varint u | varint bitmap length
+//   | bitmap | value section (as version 2),
+// the bitmap having bit k % 8 of byte k / 8 set when slot k has a sample: ceil(slots / 8) bytes,
+// count bits set, slot 0 and the last slot among them, padding bits zero; or empty (length 0)
+// when every slot has a sample (count = span / u + 1). Sample i is at the i-th slot set. The
+// encoder writes version 4 when the timestamps rise strictly and the bitmap with its length
+// and u takes no more bytes than version 3's unit and timestamp section (readings every 10 s
+// with some lost: 1 bit per slot instead of 2 or 3 per sample; a regular signal: no bitmap),
+// with u the greatest common divisor of the gaps (1 for a single sample). Two signals of one
+// message lost apart (one is NULL in a reading) then pair by slot, without timestamps.
+//
 // Samples within a chunk are in canonical order (CanonicalLess); decoders reject other orders.
-// EncodeChunk writes version 2 or 3 for numeric chunks and version 1 for strings; blocks may mix
-// versions (stores written before version 2 hold version 1 chunks, and before version 3 no
-// version 3 chunks).
+// EncodeChunk writes version 2, 3 or 4 for numeric chunks and version 1 for strings; blocks may
+// mix versions (stores written before version 2 hold version 1 chunks, and before version 3 or 4
+// none of those).
 #pragma once
 
 #include <cstddef>
@@ -96,6 +110,9 @@ std::string EncodeChunkV1(std::span<const Sample> samples);
 // EncodeChunk without the timestamp unit (version 2 where EncodeChunk writes 3), as stores
 // written before version 3 hold. For the same tests and benchmarks.
 std::string EncodeChunkV2(std::span<const Sample> samples);
+// EncodeChunk without grids (version 2 or 3 where EncodeChunk writes 4), as stores written
+// before version 4 hold. For the same tests and benchmarks.
+std::string EncodeChunkV3(std::span<const Sample> samples);
 
 // Appends every sample of `block` to *out; the appended samples are in canonical order even when
 // the block has several chunks. A block may be empty. Corrupt or truncated input gives
@@ -137,6 +154,27 @@ using SampleCellsOut = ColumnsOut<Cells>;
                                                                      std::int64_t from_us,
                                                                      std::int64_t to_us,
                                                                      SampleCellsOut out);
+
+// Where the samples of a grid chunk (version 4) lie: sample i at the i-th slot that has one,
+// slot k at first_us + k * unit.
+struct GridColumns {
+  std::uint8_t type = 0;  // SignalValue's index, numeric
+  std::int64_t first_us = 0;
+  std::uint64_t unit = 1;
+  std::uint64_t slots = 0;  // slots k in [0, slots)
+  // Slot k has a sample when bit k % 8 of byte k / 8 is set; empty when every slot has one.
+  // A view of the block.
+  std::string_view bitmap;
+  bool maybe_nan = false;  // doubles other than decimals
+};
+// DecodeBlockColumns without the timestamps, for a block that is one grid chunk wholly inside
+// [from_us, to_us): appends its values to out.num (and out.bits), leaves out.t alone, and returns
+// where they lie. nullopt with nothing appended for every other block. Errors as
+// DecodeBlockRange's.
+[[nodiscard]] Result<std::optional<GridColumns>> DecodeGridColumns(std::string_view block,
+                                                                   std::int64_t from_us,
+                                                                   std::int64_t to_us,
+                                                                   SampleCellsOut out);
 
 // The number of chunks of `block`, reading only their headers.
 [[nodiscard]] Result<std::size_t> CountChunks(std::string_view block);

@@ -1,4 +1,4 @@
-// The writing half of chunk format version 2 and 3 (packed_chunk.h): AppendChunk and the group
+// The writing half of chunk formats version 2, 3 and 4 (packed_chunk.h): AppendChunk and the group
 // packing it uses. The reading half is packed_reader.cc.
 #include "storage/packed_chunk.h"
 
@@ -148,7 +148,8 @@ Error Corrupt(std::string_view what, std::size_t at) {
                "history block: " + std::string(what) + " at byte " + std::to_string(at));
 }
 
-void AppendChunk(std::span<const Sample* const> samples, std::string& out, bool unit_allowed) {
+void AppendChunk(std::span<const Sample* const> samples, std::string& out, bool unit_allowed,
+                 bool grid_allowed) {
   const auto type = static_cast<std::uint8_t>(samples.front()->value.index());
   const std::size_t n = samples.size();
   // Values as raw 64-bit words: bools 0/1, integers' two's complement bits, doubles' bits.
@@ -199,11 +200,38 @@ void AppendChunk(std::span<const Sample* const> samples, std::string& out, bool 
   }
   const auto first = static_cast<std::uint64_t>(t[0]);
   const std::uint64_t span = static_cast<std::uint64_t>(t[n - 1]) - first;
+  // A grid (version 4) when the timestamps rise strictly and its bitmap (none for every slot)
+  // takes no more bytes than the timestamp section; the bitmap is sized before it is built.
+  bool rising = unit_allowed && grid_allowed;
+  for (std::size_t i = 1; i < n && rising; ++i) rising = t[i] > t[i - 1];
+  const std::size_t times_bytes =
+      (unit > 1 ? VarintLength(unit) : 0) + VarintLength(times.size()) + times.size();
+  if (rising && span / unit < std::numeric_limits<std::uint64_t>::max()) {
+    const std::uint64_t slots = span / unit + 1;
+    const std::uint64_t bitmap = slots == n ? 0 : slots / 8 + (slots % 8 != 0 ? 1 : 0);
+    if (bitmap + VarintLength(unit) + VarintLength(bitmap) <= times_bytes) {
+      std::string bits(bitmap, '\0');
+      for (std::size_t i = 0; i < n && bitmap != 0; ++i) {
+        const std::uint64_t k = (static_cast<std::uint64_t>(t[i]) - first) / unit;
+        bits[k / 8] = static_cast<char>(bits[k / 8] | (1 << (k % 8)));
+      }
+      out.push_back(static_cast<char>(kVersionGrid));
+      out.push_back(static_cast<char>(type));
+      AppendVarint(out, n);
+      AppendVarint(out, 8 + VarintLength(span) + VarintLength(unit) + VarintLength(bitmap) +
+                            bits.size() + values.size());
+      AppendBe64(out, first);
+      AppendVarint(out, span);
+      AppendVarint(out, unit);
+      AppendLengthPrefixed(out, bits);
+      out.append(values);
+      return;
+    }
+  }
   out.push_back(static_cast<char>(unit > 1 ? kVersionUnit : kVersion));
   out.push_back(static_cast<char>(type));
   AppendVarint(out, n);
-  AppendVarint(out, 8 + VarintLength(span) + (unit > 1 ? VarintLength(unit) : 0) +
-                        VarintLength(times.size()) + times.size() + values.size());
+  AppendVarint(out, 8 + VarintLength(span) + times_bytes + values.size());
   AppendBe64(out, first);
   AppendVarint(out, span);
   if (unit > 1) AppendVarint(out, unit);

@@ -1,4 +1,4 @@
-// Chunk formats version 2 ("packed") and 3 of history blocks, for bool, int64, uint64 and double
+// Chunk formats version 2 ("packed"), 3 and 4 of history blocks, for bool, int64, uint64 and double
 // chunks (history_block.h documents the layout): residuals in groups of 64, each group
 // bit-packed at one width with the few wider residuals as exceptions ("patched frame of
 // reference"), so a group decodes without a branch per sample. Written by packed_chunk.cc, read by
@@ -24,8 +24,12 @@ inline constexpr std::uint8_t kVersion = 2;
 // Version 2 with a timestamp unit: the body has a varint unit (>= 2) after the time span, every
 // timestamp is the first plus a multiple of it, and the timestamp residuals count units.
 inline constexpr std::uint8_t kVersionUnit = 3;
+// Timestamps on a grid: they rise strictly and each is the first plus a multiple of the unit
+// (>= 1), so the body holds the slots that have a sample as a bitmap (none when every slot has
+// one) instead of a timestamp section.
+inline constexpr std::uint8_t kVersionGrid = 4;
 inline bool IsPacked(std::uint8_t version) {
-  return version == kVersion || version == kVersionUnit;
+  return version == kVersion || version == kVersionUnit || version == kVersionGrid;
 }
 inline constexpr std::size_t kGroupSize = 64;
 // The value section's first byte in double chunks.
@@ -47,26 +51,35 @@ Error Corrupt(std::string_view what, std::size_t at);
 
 // Appends one version 2 chunk of `samples`: at least one, all bool, int64, uint64 or all
 // double, in canonical order. When the gaps between the timestamps have a common divisor over 1
-// (readings every 10 s, say), the chunk is version 3 with that unit, unless `unit` is false.
-void AppendChunk(std::span<const Sample* const> samples, std::string& out, bool unit = true);
+// (readings every 10 s, say), the chunk is version 3 with that unit, and when the timestamps
+// rise strictly and a bitmap of their slots is no longer than the timestamp section, version 4
+// (when `grid`). Without `unit`, version 2 only.
+void AppendChunk(std::span<const Sample* const> samples, std::string& out, bool unit = true,
+                 bool grid = true);
 
 // The sections of a version 2 body, with their offsets in the block (for error messages).
 struct Sections {
-  std::uint64_t unit = 1;  // version 3: the timestamp unit
-  std::string_view times;
+  std::uint64_t unit = 1;  // versions 3 and 4: the timestamp unit
+  std::string_view times;  // versions 2 and 3
   std::size_t times_at = 0;
+  bool grid = false;          // version 4
+  std::uint64_t slots = 0;    // version 4: span / unit + 1
+  std::string_view bitmap;    // version 4: slot k has a sample when bit k % 8 of byte k / 8 is
+                              // set; empty when every slot has one (count == slots)
   std::string_view values;  // the value groups, after a double chunk's scheme bytes
   std::size_t values_at = 0;
   std::uint8_t scheme = kDecimal;  // double chunks
   std::uint8_t exponent = 0;       // decimal double chunks: e
 };
 
-// Parses what follows the time span in a version 2 or 3 body of `count` (>= 1) samples of
-// `type` (numeric), `rest` starting at block offset `at`. Checks only what is cheap: the unit,
-// the section sizes against the number of groups, the double scheme and exponent.
+// Parses what follows the time span in a version 2, 3 or 4 body of `count` (>= 1) samples of
+// `type` (numeric) over `span` (last - first timestamp), `rest` starting at block offset `at`.
+// Checks the unit, a grid's bitmap whole (its length, that it has `count` slots set, the first
+// and the last among them, zero padding), and of the groups only what is cheap: the section
+// sizes against their number, the double scheme and exponent.
 [[nodiscard]] Result<Sections> ParseSections(std::uint8_t version, std::uint8_t type,
-                                             std::uint64_t count, std::string_view rest,
-                                             std::size_t at);
+                                             std::uint64_t count, std::uint64_t span,
+                                             std::string_view rest, std::size_t at);
 
 // Decodes a version 2 chunk a group at a time; every group is checked whole (widths,
 // exceptions, value ranges, canonical order) before its samples are handed out. A reader is
@@ -83,6 +96,9 @@ class GroupReader {
   // Writes the next group's timestamps and raw values to t[0, n) and raw[0, n) and returns n
   // (<= kGroupSize). REQUIRES: !done().
   [[nodiscard]] Result<std::size_t> Next(std::int64_t* t, std::uint64_t* raw);
+  // Next without the timestamps, for grid chunks (version 4), whose samples' slots are the
+  // bitmap's: raw values only. REQUIRES: !done(), a grid chunk, and no call of Next.
+  [[nodiscard]] Result<std::size_t> NextValues(std::uint64_t* raw);
   // After the last group: both sections are used up and the last timestamp is the header's.
   [[nodiscard]] Status Finish() const;
 
@@ -101,6 +117,8 @@ class GroupReader {
   void Residuals(std::size_t g, std::uint64_t* r) const;
   bool Fail(const char* what, std::size_t at);
   bool DecodeValues(std::size_t g, std::uint64_t* r, std::uint64_t* raw);
+  // A grid's next g timestamps, from its bitmap (or every slot).
+  void GridTimes(std::size_t g, std::int64_t* t);
 
   std::uint8_t kind_;  // the type, or 4 for xor doubles
   std::uint64_t remaining_;
@@ -108,6 +126,10 @@ class GroupReader {
   double scale_ = 1;    // decimal doubles: 10^e
   std::uint64_t unit_;  // timestamps: t += delta * unit
   Cursor times_, values_;
+  // Grids: the bitmap, the slot of its next word's bit 0, and what is left of the current word.
+  bool grid_;
+  std::string_view bitmap_;
+  std::uint64_t word_slot_ = 0, word_ = 0, next_slot_ = 0;  // next_slot_: grids of every slot
   std::uint64_t t_, t_delta_ = 0, prev_ = 0;  // running timestamp, delta, value (or n)
   std::int64_t order_t_;                      // the previous sample, for the order check
   std::uint64_t order_key_ = 0;

@@ -1,4 +1,4 @@
-// The reading half of chunk format version 2 and 3 (packed_chunk.h): ParseSections and
+// The reading half of chunk formats version 2, 3 and 4 (packed_chunk.h): ParseSections and
 // GroupReader, with the unpacking kernels they use. The writing half is packed_chunk.cc.
 #include <algorithm>
 #include <array>
@@ -165,20 +165,51 @@ bool InOrder(std::uint8_t kind, const std::int64_t* t, const std::uint64_t* raw,
 }  // namespace
 
 Result<Sections> ParseSections(std::uint8_t version, std::uint8_t type, std::uint64_t count,
-                               std::string_view rest, std::size_t at) {
+                               std::uint64_t span, std::string_view rest, std::size_t at) {
   Reader r(rest);
   const auto pos = [&] { return at + rest.size() - r.rest().size(); };
   Sections s;
-  if (version == kVersionUnit) {
+  if (version == kVersionUnit || version == kVersionGrid) {
     const auto unit = r.Varint();
     if (!unit) return Corrupt("truncated timestamp unit", at);
-    if (*unit < 2) return Corrupt("timestamp unit below 2", at);
+    if (*unit < (version == kVersionGrid ? 1U : 2U))
+      return Corrupt(version == kVersionGrid ? "timestamp unit 0" : "timestamp unit below 2", at);
     s.unit = *unit;
   }
-  const auto times = r.LengthPrefixed();
-  if (!times) return Corrupt("truncated timestamp section", at);
-  s.times = *times;
-  s.times_at = pos() - times->size();
+  if (version == kVersionGrid) {
+    if (span % s.unit != 0) return Corrupt("time span not a multiple of the unit", at);
+    if (span / s.unit == std::numeric_limits<std::uint64_t>::max())
+      return Corrupt("grid of more than 2^64 slots", at);
+    s.grid = true;
+    s.slots = span / s.unit + 1;
+    const std::size_t bitmap_at = pos();
+    const auto bitmap = r.LengthPrefixed();
+    if (!bitmap) return Corrupt("truncated slot bitmap", bitmap_at);
+    s.bitmap = *bitmap;
+    const std::size_t bits_at = pos() - bitmap->size();
+    if (bitmap->empty()) {
+      if (count != s.slots) return Corrupt("grid without a bitmap but with empty slots", bitmap_at);
+    } else {
+      const std::uint64_t bytes = s.slots / 8 + (s.slots % 8 != 0 ? 1 : 0);
+      if (bitmap->size() != bytes) return Corrupt("slot bitmap of the wrong length", bitmap_at);
+      const auto* b = reinterpret_cast<const unsigned char*>(bitmap->data());
+      std::uint64_t set = 0;
+      std::size_t i = 0;
+      for (; i + 8 <= bitmap->size(); i += 8) set += std::popcount(Load64(b + i));
+      for (; i < bitmap->size(); ++i) set += std::popcount(static_cast<unsigned>(b[i]));
+      if ((b[0] & 1) == 0) return Corrupt("grid whose first slot is empty", bits_at);
+      const std::uint64_t last = s.slots - 1;
+      if (((b[last / 8] >> (last % 8)) & 1) == 0)
+        return Corrupt("grid whose last slot is empty", bits_at + last / 8);
+      if ((b[last / 8] >> (last % 8)) > 1) return Corrupt("nonzero padding", bits_at + last / 8);
+      if (set != count) return Corrupt("slot bitmap without one slot per sample", bits_at);
+    }
+  } else {
+    const auto times = r.LengthPrefixed();
+    if (!times) return Corrupt("truncated timestamp section", at);
+    s.times = *times;
+    s.times_at = pos() - times->size();
+  }
   const std::size_t scheme_at = pos();
   if (type == kDouble) {
     const auto scheme = r.Byte();
@@ -198,7 +229,7 @@ Result<Sections> ParseSections(std::uint8_t version, std::uint8_t type, std::uin
   // Every group takes at least 2 bytes in each section, and xor double groups one more.
   const std::uint64_t groups = count / kGroupSize + (count % kGroupSize != 0 ? 1 : 0);
   const std::size_t min_value_group = type == kDouble && s.scheme == kXor ? 3 : 2;
-  if (groups > s.times.size() / 2 || groups > s.values.size() / min_value_group)
+  if ((!s.grid && groups > s.times.size() / 2) || groups > s.values.size() / min_value_group)
     return Corrupt("more samples than the body holds", at);
   return s;
 }
@@ -214,6 +245,8 @@ GroupReader::GroupReader(std::uint8_t type, std::uint64_t count, std::int64_t fi
       times_{reinterpret_cast<const unsigned char*>(s.times.data()), s.times.size(), s.times_at},
       values_{reinterpret_cast<const unsigned char*>(s.values.data()), s.values.size(),
               s.values_at},
+      grid_(s.grid),
+      bitmap_(s.bitmap),
       t_(static_cast<std::uint64_t>(first_us)),
       order_t_(std::numeric_limits<std::int64_t>::min()) {}
 
@@ -341,8 +374,53 @@ bool GroupReader::DecodeValues(std::size_t g, std::uint64_t* r, std::uint64_t* r
   return true;
 }
 
+void GroupReader::GridTimes(std::size_t g, std::int64_t* t) {
+  const auto first = static_cast<std::uint64_t>(first_us_);
+  const std::uint64_t unit = unit_;
+  if (bitmap_.empty()) {  // every slot
+    for (std::size_t i = 0; i < g; ++i) t[i] = static_cast<std::int64_t>(first + (next_slot_ + i) * unit);
+    next_slot_ += g;
+    t_ = static_cast<std::uint64_t>(t[g - 1]);
+    return;
+  }
+  // ParseSections counted the bitmap's slots: the next g are there.
+  const auto* bytes = reinterpret_cast<const unsigned char*>(bitmap_.data());
+  std::uint64_t word = word_, slot = word_slot_;
+  for (std::size_t i = 0; i < g; ++i) {
+    while (word == 0) {
+      const std::size_t at = next_slot_ / 8;
+      if (bitmap_.size() - at >= 8) {
+        word = Load64(bytes + at);
+      } else {
+        unsigned char tail[8] = {};
+        std::memcpy(tail, bytes + at, bitmap_.size() - at);
+        word = Load64(tail);
+      }
+      slot = next_slot_;
+      next_slot_ += 64;
+    }
+    t[i] = static_cast<std::int64_t>(first + (slot + static_cast<unsigned>(std::countr_zero(word))) * unit);
+    word &= word - 1;
+  }
+  word_ = word;
+  word_slot_ = slot;
+  t_ = static_cast<std::uint64_t>(t[g - 1]);
+}
+
+Result<std::size_t> GroupReader::NextValues(std::uint64_t* raw) {
+  const auto g = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, kGroupSize));
+  alignas(64) std::uint64_t r[kGroupSize];
+  if (!DecodeValues(g, r, raw)) return Corrupt(error_, error_at_);
+  remaining_ -= g;
+  return g;
+}
+
 Result<std::size_t> GroupReader::Next(std::int64_t* t, std::uint64_t* raw) {
   const auto g = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, kGroupSize));
+  if (grid_) {  // rising strictly by construction: no order check
+    GridTimes(g, t);
+    return NextValues(raw);
+  }
   alignas(64) std::uint64_t r[kGroupSize];
   const std::size_t times_at = times_.at + times_.pos;
   if (!ReadGroup(times_, g)) return Corrupt(error_, error_at_);
@@ -397,6 +475,11 @@ Result<std::size_t> GroupReader::Next(std::int64_t* t, std::uint64_t* raw) {
 }
 
 Status GroupReader::Finish() const {
+  if (grid_) {  // the bitmap was checked whole, its last slot being the header's last timestamp
+    if (values_.pos != values_.size)
+      return Corrupt("bytes after the value section", values_.at + values_.pos);
+    return OkStatus();
+  }
   if (times_.pos != times_.size)
     return Corrupt("bytes after the timestamp section", times_.at + times_.pos);
   if (values_.pos != values_.size)
