@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <limits>
+#include <random>
 
 #include "canvoy/fleet_store/query.h"
 #include "canvoy/fleet_store/query_service.h"
@@ -161,6 +162,96 @@ TEST_F(QueryStoreTest, RunsDecodedInPlaceGiveTheRowsOfTheSamplesInMemory) {
     for (std::size_t i = 0; i < got.size(); ++i)
       ASSERT_EQ(got[i], want[i]) << "row " << i << " of " << document;
   }
+}
+
+// Joined signals folded where they lie, on the real view, which pairs hours of grid chunks by
+// slot: the answers of the same samples in memory (merged by timestamp), to the last bit, for
+// hours of every kind: one grid (readings lost apart, or none lost), grids half a unit apart or
+// of other units, duplicates (no grid), NaN, an hour missing, and a first hour of strings (read
+// as before from there).
+TEST_F(QueryStoreTest, JoinsOfGridHoursGiveTheAnswerOfTheSamplesInMemory) {
+  FakeStoreView memory;
+  std::mt19937_64 rng(4242);
+  constexpr std::int64_t kHour = 3600 * kSecond;
+  const char* fleets[] = {"North", "South"};
+  std::vector<std::pair<Vin, Attributes>> attributes;
+  std::vector<ImportedBatch> batches;
+  int grid_hours = 0;
+  for (int vehicle = 0; vehicle < 6; ++vehicle) {
+    const Vin vin = test_support::TestVin(vehicle + 1);
+    const Attributes attrs{{"fleet", fleets[vehicle % 2]}};
+    attributes.emplace_back(vin, attrs);
+    memory.AddVehicle(vin, attrs);
+    ImportedBatch batch{vin, Stream(20 + vehicle), 1, kT0, {{"a", "", {}}, {"b", "", {}}}};
+    const auto add = [&](std::size_t series, std::int64_t t, SignalValue value) {
+      batch.series[series].samples.push_back({t, value});
+      memory.AddSample(vin, batch.series[series].signal, t, value);
+    };
+    for (int hour = 0; hour < 20; ++hour) {
+      const bool strings = vehicle == 5 && hour == 0;
+      const auto kind = strings ? 0 : static_cast<int>(rng() % 8);
+      grid_hours += kind <= 1 ? 1 : 0;
+      const std::int64_t start = kT0 + hour * kHour;
+      for (int i = 0; i < 360; ++i) {
+        const std::int64_t t = start + i * 10 * kSecond;
+        const auto x = static_cast<std::int64_t>(rng() % 40);
+        const bool lose_a = kind != 1 && rng() % 10 == 0;
+        const bool lose_b = kind != 1 && rng() % 10 == 0;
+        if (!lose_a) {
+          if (strings) {
+            add(0, t, std::string(x % 2 == 0 ? "on" : "off"));
+          } else if (kind == 4) {  // xor doubles, some NaN
+            add(0, t, x == 7 ? std::numeric_limits<double>::quiet_NaN() : x / 3.0);
+          } else {
+            add(0, t, static_cast<double>(x) * 0.1);
+          }
+          if (kind == 3 && i % 50 == 0) add(0, t, static_cast<double>(x) * 0.2);  // a tie
+        }
+        if (lose_b || kind == 5) continue;
+        const std::int64_t tb = kind == 2 ? t + 5 * kSecond : t;  // half a unit apart
+        if (kind == 6 && i % 2 == 1) continue;                    // every 20 s
+        add(1, tb, std::int64_t{(x * 7) % 5 + (hour % 3 == 0 ? 0 : 1)});
+      }
+    }
+    batches.push_back(std::move(batch));
+  }
+  ASSERT_GT(grid_hours, 20);
+  ASSERT_TRUE(writer_->PutAttributes(attributes));
+  auto applied = writer_->ApplyImported(std::move(batches));
+  ASSERT_TRUE(applied) << applied.error().ToString();
+  ASSERT_TRUE(store_->Compact());
+  auto view = store_->View();
+  const std::string vehicles = R"j("vehicles": {"has": ["fleet"]}, )j";
+  int compared = 0;
+  for (const std::string document : {
+           R"j({"source": {"samples": ["a", "b"]}, "steps": [{"filter": "b > 1"}],
+                "group": {"by": ["fleet"], "aggs": {"n": "count()", "avg": "avg(a)",
+                "sb": "sum(b)", "lo": "min(a)", "hi": "max(b)", "first": "first(a)",
+                "last": "last(b)"}}})j",
+           R"j({"source": {"samples": ["b", "a"]}, "steps": [{"filter": "a > 1.5"}],
+                "group": {"by": ["fleet"], "aggs": {"avg": "avg(a)", "s": "sum(b)"}}})j",
+           R"j({"source": {"samples": ["a", "b"]},
+                "group": {"by": ["fleet"], "aggs": {"s": "sum(b)", "n": "count()"}}})j",
+           R"j({"source": {"samples": ["b", "a"]}, "steps": [{"filter": "b >= 2 and a < 3"}],
+                "group": {"by": ["fleet"], "aggs": {"s": "sum(a)"}}})j"}) {
+    const std::string query = "{" + vehicles + document.substr(1);
+    for (unsigned threads : {1u, 2u}) {
+      QueryLimits limits;
+      limits.threads = threads;
+      auto stored = RunQuery(*view, query, limits);
+      auto expected = RunQuery(memory, query, limits);
+      ASSERT_TRUE(stored) << stored.error().ToString();
+      ASSERT_TRUE(expected) << expected.error().ToString();
+      const auto rows = [](const QueryAnswer& answer) {
+        return json::serialize(json::parse(answer.body).at("rows"));
+      };
+      EXPECT_EQ(rows(stored.value()), rows(expected.value()))
+          << threads << " threads: " << document;
+      EXPECT_NE(rows(expected.value()), "[]");
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 8);
 }
 
 TEST_F(QueryStoreTest, TheExistingRoutesStillAnswer) {

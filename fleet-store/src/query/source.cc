@@ -109,6 +109,17 @@ bool NoneCanPass(const SourcePredicate& p, double min, double max) {
   }
 }
 
+// Appends the timestamps of a grid's n samples to t.
+void AppendGridTimes(const StoreView::GridPlace& g, std::size_t n, Cells<std::int64_t>& t) {
+  const auto first = static_cast<std::uint64_t>(g.first_us);
+  for (std::uint64_t k = 0; k < g.slots && n > 0; ++k) {
+    if (!g.bitmap.empty() && ((static_cast<unsigned char>(g.bitmap[k / 8]) >> (k % 8)) & 1) == 0)
+      continue;
+    t.push_back(static_cast<std::int64_t>(first + k * g.unit));
+    --n;
+  }
+}
+
 bool Contains(const std::vector<std::int64_t>& sorted, std::int64_t v) {
   return std::binary_search(sorted.begin(), sorted.end(), v);
 }
@@ -288,7 +299,94 @@ Status SourceReader::FindDeadHours(const Vin& vin, std::size_t lead, std::int64_
 // others leave out the hours where the lead has no sample left: no row of those hours could pass.
 // Rows folded where they lie (direct_) drop nothing before the join: the predicates are evaluated
 // on the joined rows.
+Result<std::optional<std::int64_t>> SourceReader::ReadPairedHours(const Vin& vin, std::int64_t from,
+                                                                  std::int64_t to) {
+  buffers_.resize(2);
+  const bool prefilter = !source_.prefilter.empty();
+  const std::size_t lead = prefilter ? source_.prefilter[0].signal : 0;
+  const std::size_t other = 1 - lead;
+  if (prefilter) {
+    CANVOY_RETURN_IF_ERROR(FindDeadHours(vin, lead, from, to));
+    if (control_.stopped()) return std::optional<std::int64_t>();
+  }
+  const StoreView::HourSkip dead = [this](std::int64_t hour, bool numeric) {
+    return numeric && Contains(dead_hours_, hour);
+  };
+  for (auto& b : buffers_) {
+    b.t.clear();
+    b.values.Clear();
+  }
+  const auto cells = [this](std::size_t k) {
+    return StoreView::RunCells{&buffers_[k].t, &buffers_[k].values.num, &buffers_[k].values.bits};
+  };
+  std::optional<std::int64_t> resume;
+  Status folded = OkStatus();
+  auto scanned = view_.ScanHourPairs(
+      vin, source_.signals[lead], source_.signals[other], from, to, prefilter ? &dead : nullptr,
+      cells(lead), cells(other), [&](const StoreView::HourPair& pair) {
+        if (!control_.CountSamples(pair.a.size() + pair.b.size())) return false;
+        const SampleRun* runs[2] = {nullptr, nullptr};
+        const StoreView::GridPlace* places[2] = {nullptr, nullptr};
+        runs[lead] = &pair.a;
+        runs[other] = &pair.b;
+        places[lead] = pair.grid_a;
+        places[other] = pair.grid_b;
+        // Grids need values that are all numbers (a NaN is dropped, which would move the
+        // samples after it off their slots) on the same slots; else their timestamps are
+        // written out and the hour is merged as any other.
+        bool grid = places[0] != nullptr;
+        for (std::size_t k = 0; k < 2 && grid; ++k) {
+          if (!runs[k]->no_nan) {
+            for (const double v : runs[k]->num) grid = grid && v == v;
+          }
+        }
+        grid_.on = false;
+        if (grid) grid = PrepareGrid(places);
+        SampleRun timed[2];
+        for (std::size_t k = 0; k < 2; ++k) {
+          Buffered& b = buffers_[k];
+          if (grid) {
+            b.values.type = TypeOf(runs[k]->type);
+            continue;
+          }
+          timed[k] = *runs[k];
+          if (places[k] != nullptr) {  // the grid's timestamps, beside its values
+            AppendGridTimes(*places[k], runs[k]->size(), b.t);
+            timed[k].t = b.t;
+          }
+          if (timed[k].columns()) {
+            KeepInPlace(timed[k], timed[k].size(), b);
+          } else {
+            AppendRun(timed[k], 0, timed[k].size(), b.t, b.values);
+          }
+        }
+        const auto of_numbers = [this](std::size_t k) {
+          return buffers_[k].values.type != ColumnType::kString;
+        };
+        if (!of_numbers(0) || !of_numbers(1)) {
+          resume = pair.hour_us;
+          return false;
+        }
+        folded = FoldJoined();
+        grid_.on = false;
+        for (auto& b : buffers_) {
+          b.t.clear();
+          b.values.Clear();
+        }
+        return folded.has_value() && !control_.stopped();
+      });
+  grid_.on = false;
+  CANVOY_RETURN_IF_ERROR(scanned);
+  CANVOY_RETURN_IF_ERROR(folded);
+  return resume;
+}
+
 Status SourceReader::ReadJoined(const Vin& vin, std::int64_t from, std::int64_t to) {
+  if (direct_ != nullptr && source_.signals.size() == 2 && view_.PairsHours()) {
+    CANVOY_ASSIGN_OR_RETURN(const auto resume, ReadPairedHours(vin, from, to));
+    if (!resume || control_.stopped()) return OkStatus();
+    from = *resume;
+  }
   buffers_.resize(source_.signals.size());
   const auto of_numbers = [this](std::size_t k) {
     return buffers_[k].values.type != ColumnType::kString;

@@ -36,6 +36,14 @@ class SourceReader {
   Status ReadLatest(const Vin& vin);
   Status ReadOne(const Vin& vin, std::string_view signal, std::int64_t from, std::int64_t to);
   Status ReadJoined(const Vin& vin, std::int64_t from, std::int64_t to);
+  // The rows of two signals folded into direct_, an hour at a time (StoreView::ScanHourPairs):
+  // hours where both signals are grids on the same slots pair by slot (GridTwo). Returns the
+  // hour from which ReadJoined must read the rest (an hour holding strings), else nullopt.
+  Result<std::optional<std::int64_t>> ReadPairedHours(const Vin& vin, std::int64_t from,
+                                                      std::int64_t to);
+  // Sets grid_ for the hour's two grids (by signal) if they share their slots: the same unit,
+  // first timestamps a whole number of units apart.
+  bool PrepareGrid(const StoreView::GridPlace* const places[2]);
   Status ReadWithRollups(const Vin& vin, std::int64_t from, std::int64_t to);
   Status ScanRollups(const Vin& vin, RollupWidth width, std::int64_t from, std::int64_t to);
   // Samples of one signal in [from, to) into buffer `k`; when `window` is non-zero, stops after
@@ -56,6 +64,12 @@ class SourceReader {
   Status FoldJoined();
   template <class Passes, class Emit, class Block>
   void MergeTwo(Passes passes, Emit&& emit, Block&& block);
+  // MergeTwo's pairs for buffers on grids (grid_), found from the slot bitmaps.
+  template <class Passes, class Emit, class Block>
+  void GridTwo(Passes passes, Emit&& emit, Block&& block);
+  // GridTwo when grid_ is on, else MergeTwo.
+  template <class Passes, class Emit, class Block>
+  void PairTwo(Passes passes, Emit&& emit, Block&& block);
   template <class Passes>
   std::size_t JoinPassing(Passes passes);
   template <class Passes>
@@ -84,6 +98,17 @@ class SourceReader {
   std::vector<JoinLane> lanes_;                     // FoldJoined's
   std::vector<std::int64_t> dead_hours_;            // prefilter: see FindDeadHours; sorted
   std::vector<std::int64_t> live_hours_;  // prefilter: hours of the lead's samples left; sorted
+  // Two buffers without timestamps, on grids: over the slots where both grids lie, from
+  // start_us on, words[k] has bit s % 64 of word s / 64 set when buffer k has a sample at slot
+  // s, which is its sample rank[k] + (the samples before it in words[k]).
+  struct GridJoin {
+    bool on = false;
+    std::int64_t start_us = 0;
+    std::uint64_t unit = 1;
+    std::uint64_t slots = 0;
+    std::size_t rank[2] = {0, 0};
+    Cells<std::uint64_t> words[2];
+  } grid_;
 };
 
 }  // namespace canvoy::fleet_store::query

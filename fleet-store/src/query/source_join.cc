@@ -176,6 +176,119 @@ void SourceReader::MergeTwo(Passes passes, Emit&& emit, Block&& block) {
   }
 }
 
+// The pairs of two buffers on grids: a slot where both have a sample pairs them. A word of 64
+// slots where both have every sample goes as MergeTwo's blocks of equal timestamps go; other
+// words a slot at a time, counting each side's samples.
+template <class Passes, class Emit, class Block>
+void SourceReader::GridTwo(Passes passes, Emit&& emit, Block&& block) {
+  const std::uint64_t* words_a = grid_.words[0].data();
+  const std::uint64_t* words_b = grid_.words[1].data();
+  const std::size_t words = grid_.words[0].size();
+  const auto start = static_cast<std::uint64_t>(grid_.start_us);
+  const std::uint64_t unit = grid_.unit;
+  std::size_t i = grid_.rank[0];
+  std::size_t j = grid_.rank[1];
+  for (std::size_t w = 0; w < words; ++w) {
+    const std::uint64_t a = words_a[w];
+    const std::uint64_t b = words_b[w];
+    const std::uint64_t slot = 64 * w;
+    const auto time = [&](std::uint64_t s) {
+      return static_cast<std::int64_t>(start + (slot + s) * unit);
+    };
+    if ((a & b) == ~std::uint64_t{0}) {
+      for (std::size_t k = 0; k < 64; k += kBlock, i += kBlock, j += kBlock) {
+        const std::uint64_t marks = passes.Block(i, j);
+        if constexpr (!std::is_same_v<std::decay_t<Block>, std::nullptr_t>) {
+          if (marks != 0) block(i, j, marks == kAllPass);
+        } else if (marks == kAllPass) {
+          for (std::size_t q = 0; q < kBlock; ++q) emit(time(k + q), i + q, j + q, 1U);
+        } else if (marks != 0) {
+          for (std::size_t q = 0; q < kBlock; ++q)
+            emit(time(k + q), i + q, j + q, passes(i + q, j + q));
+        }
+      }
+      continue;
+    }
+    for (std::uint64_t any = a | b; any != 0; any &= any - 1) {
+      const auto s = static_cast<unsigned>(std::countr_zero(any));
+      const auto in_a = static_cast<std::size_t>((a >> s) & 1);
+      const auto in_b = static_cast<std::size_t>((b >> s) & 1);
+      if ((in_a & in_b) != 0) emit(time(s), i, j, passes(i, j));
+      i += in_a;
+      j += in_b;
+    }
+  }
+}
+
+template <class Passes, class Emit, class Block>
+void SourceReader::PairTwo(Passes passes, Emit&& emit, Block&& block) {
+  if (grid_.on) {
+    GridTwo(passes, std::forward<Emit>(emit), std::forward<Block>(block));
+  } else {
+    MergeTwo(passes, std::forward<Emit>(emit), std::forward<Block>(block));
+  }
+}
+
+namespace {
+
+// 64 slots of a grid from slot `pos` on: bit k set when slot pos + k (< slots) has a sample.
+std::uint64_t SlotBits(const StoreView::GridPlace& g, std::uint64_t pos) {
+  if (pos >= g.slots) return 0;
+  const std::uint64_t left = g.slots - pos;
+  const std::uint64_t in = left >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << left) - 1;
+  if (g.bitmap.empty()) return in;
+  const std::size_t at = static_cast<std::size_t>(pos / 8);
+  const auto shift = static_cast<unsigned>(pos % 8);
+  unsigned char bytes[9] = {};
+  std::memcpy(bytes, g.bitmap.data() + at, std::min<std::size_t>(9, g.bitmap.size() - at));
+  std::uint64_t low = 0;
+  for (int k = 7; k >= 0; --k) low = low << 8 | bytes[k];
+  const std::uint64_t high = shift == 0 ? 0 : std::uint64_t{bytes[8]} << (64 - shift);
+  return ((low >> shift) | high) & in;
+}
+
+}  // namespace
+
+bool SourceReader::PrepareGrid(const StoreView::GridPlace* const places[2]) {
+  const StoreView::GridPlace& a = *places[0];
+  const StoreView::GridPlace& b = *places[1];
+  if (a.unit != b.unit) return false;
+  const std::uint64_t unit = a.unit;
+  const auto first_a = static_cast<std::uint64_t>(a.first_us);
+  const auto first_b = static_cast<std::uint64_t>(b.first_us);
+  if ((a.first_us >= b.first_us ? first_a - first_b : first_b - first_a) % unit != 0) return false;
+  // The slots where both lie: [start, end], in units from each grid's first.
+  const std::int64_t start = std::max(a.first_us, b.first_us);
+  const std::int64_t end = std::min(static_cast<std::int64_t>(first_a + (a.slots - 1) * unit),
+                                    static_cast<std::int64_t>(first_b + (b.slots - 1) * unit));
+  grid_.on = true;
+  grid_.start_us = start;
+  grid_.unit = unit;
+  grid_.slots =
+      end < start
+          ? 0
+          : (static_cast<std::uint64_t>(end) - static_cast<std::uint64_t>(start)) / unit + 1;
+  const std::size_t words = static_cast<std::size_t>((grid_.slots + 63) / 64);
+  for (std::size_t k = 0; k < 2; ++k) {
+    const StoreView::GridPlace& g = *places[k];
+    const std::uint64_t skipped =
+        (static_cast<std::uint64_t>(start) - static_cast<std::uint64_t>(g.first_us)) / unit;
+    std::size_t rank = 0;
+    for (std::uint64_t pos = 0; pos < skipped; pos += 64) {
+      std::uint64_t bits = SlotBits(g, pos);
+      if (skipped - pos < 64) bits &= (std::uint64_t{1} << (skipped - pos)) - 1;
+      rank += static_cast<std::size_t>(std::popcount(bits));
+    }
+    grid_.rank[k] = rank;
+    auto& out = grid_.words[k];
+    out.resize(words);
+    for (std::size_t w = 0; w < words; ++w) out[w] = SlotBits(g, skipped + 64 * w);
+    if (grid_.slots % 64 != 0 && words > 0)
+      out[words - 1] &= (std::uint64_t{1} << (grid_.slots % 64)) - 1;
+  }
+  return true;
+}
+
 namespace {
 
 // Whether a pair passes: both samples' marks are 1 (a side without predicates passes all).
@@ -272,7 +385,7 @@ template <class Passes>
 std::size_t SourceReader::FoldLanes(Passes passes, std::vector<JoinLane>& lanes) {
   const std::uint64_t before = lanes[0].count;
   const Column* const columns[2] = {&buffers_[0].values, &buffers_[1].values};
-  const std::size_t pairs = std::min(buffers_[0].t.size(), buffers_[1].t.size());
+  const std::size_t pairs = std::min(buffers_[0].values.size(), buffers_[1].values.size());
   bool exact = true;
   for (const JoinLane& lane : lanes) exact = exact && Exact(lane, columns, pairs);
   const auto run = [&](auto&... x) {
@@ -280,11 +393,11 @@ std::size_t SourceReader::FoldLanes(Passes passes, std::vector<JoinLane>& lanes)
       (x.Add(i, j, pass), ...);
     };
     if (exact) {
-      MergeTwo(passes, each, [&x..., &passes](std::size_t i, std::size_t j, bool all) {
+      PairTwo(passes, each, [&x..., &passes](std::size_t i, std::size_t j, bool all) {
         (x.AddBlock(i, j, all, passes), ...);
       });
     } else {
-      MergeTwo(passes, each, nullptr);
+      PairTwo(passes, each, nullptr);
     }
   };
   if (lanes.size() == 1) {
@@ -305,7 +418,7 @@ std::size_t SourceReader::FoldLanes(Passes passes, std::vector<JoinLane>& lanes)
 // their number. Every pair is written and only a passing one kept.
 template <class Passes>
 std::size_t SourceReader::JoinPassing(Passes passes) {
-  const std::size_t most = std::min(buffers_[0].t.size(), buffers_[1].t.size());
+  const std::size_t most = std::min(buffers_[0].values.size(), buffers_[1].values.size());
   chunk_.t.resize(most);
   joined_.resize(2);
   joined_[0].resize(most);
@@ -314,7 +427,7 @@ std::size_t SourceReader::JoinPassing(Passes passes) {
   std::uint32_t* ia = joined_[0].data();
   std::uint32_t* ib = joined_[1].data();
   std::size_t rows = 0;
-  MergeTwo(
+  PairTwo(
       passes,
       [&](std::int64_t t, std::size_t i, std::size_t j, unsigned pass) {
         t_out[rows] = t;

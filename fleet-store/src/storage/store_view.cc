@@ -148,6 +148,81 @@ class RocksStoreView final : public StoreView {
     return ScanRuns(vin, signal, from_us, to_us, &skip, nullptr, fn);
   }
 
+  bool PairsHours() const override { return true; }
+
+  // Both signals' history keys walked in step, an hour a key; grids when both hours are one.
+  Status ScanHourPairs(const Vin& vin, std::string_view a, std::string_view b, std::int64_t from_us,
+                       std::int64_t to_us, const HourSkip* skip, RunCells into_a, RunCells into_b,
+                       const std::function<bool(const HourPair&)>& fn) const override {
+    from_us = std::max(from_us, Cutoff(retention_.history));
+    if (from_us >= to_us) return OkStatus();
+    const std::string upper_a = SeriesKey(vin, a, to_us), upper_b = SeriesKey(vin, b, to_us);
+    Lease it_a(*this, Cf::kHistory);
+    Lease it_b(*this, Cf::kHistory);
+    it_a->Seek(SeriesKey(vin, a, FloorTo(from_us, kHistoryBucketUs)));
+    it_b->Seek(SeriesKey(vin, b, FloorTo(from_us, kHistoryBucketUs)));
+    std::vector<Sample> samples_a, samples_b;
+    GridPlace place_a, place_b;
+    const auto context = [&vin](std::string_view signal) {
+      return "history '" + vin.str() + "' '" + std::string(signal) + "'";
+    };
+    while (it_a->Valid() && View(it_a->key()) < upper_a && it_b->Valid() &&
+           View(it_b->key()) < upper_b) {
+      const auto hour_a = SeriesKeyStart(View(it_a->key()));
+      const auto hour_b = SeriesKeyStart(View(it_b->key()));
+      if (!hour_a || !hour_b) {
+        return Error(Errc::kStorage,
+                     "history: corrupt key '" + ToHex(View((hour_a ? it_b : it_a)->key())) + "'");
+      }
+      if (*hour_a != *hour_b) {
+        (*hour_a < *hour_b ? it_a : it_b)->Next();
+        continue;
+      }
+      const std::string_view block_a = View(it_a->value()), block_b = View(it_b->value());
+      bool left_out = false;
+      if (skip != nullptr) {  // as ScanRuns asks
+        left_out = (*skip)(*hour_a, false);
+        if (!left_out && (*skip)(*hour_a, true)) {
+          auto numeric = BlockIsNumeric(block_a);
+          if (!numeric) return numeric.error().WithContext(context(a));
+          left_out = numeric.value();
+        }
+      }
+      if (!left_out) {
+        HourPair pair;
+        pair.hour_us = *hour_a;
+        auto grid_a = Grid(block_a, from_us, to_us, into_a, pair.a, place_a);
+        if (!grid_a) return grid_a.error().WithContext(context(a));
+        bool grids = false;
+        if (grid_a.value()) {
+          auto grid_b = Grid(block_b, from_us, to_us, into_b, pair.b, place_b);
+          if (!grid_b) return grid_b.error().WithContext(context(b));
+          grids = grid_b.value();
+          if (!grids) {  // a is decoded again, with its timestamps
+            into_a.num->resize(into_a.num->size() - pair.a.num.size());
+            into_a.bits->resize(into_a.bits->size() - pair.a.bits.size());
+            pair.a = SampleRun();
+          }
+        }
+        if (grids) {
+          pair.grid_a = &place_a;
+          pair.grid_b = &place_b;
+        } else {
+          if (auto s = Decode(block_a, from_us, to_us, into_a, samples_a, pair.a); !s)
+            return s.error().WithContext(context(a));
+          if (auto s = Decode(block_b, from_us, to_us, into_b, samples_b, pair.b); !s)
+            return s.error().WithContext(context(b));
+        }
+        if (pair.a.size() > 0 && pair.b.size() > 0 && !fn(pair)) return OkStatus();
+      }
+      it_a->Next();
+      it_b->Next();
+    }
+    if (!it_a->status().ok()) return StorageError(it_a->status(), "scan history");
+    if (!it_b->status().ok()) return StorageError(it_b->status(), "scan history");
+    return OkStatus();
+  }
+
   Status ScanRollups(
       const Vin& vin, std::string_view signal, RollupWidth width, std::int64_t from_us,
       std::int64_t to_us,
@@ -240,6 +315,46 @@ class RocksStoreView final : public StoreView {
       }
       return run.size() == 0 || fn(run);
     });
+  }
+
+  // A block that is one grid chunk wholly in [from_us, to_us) as a run of values decoded onto the
+  // end of `into`, and its place; false, with nothing decoded, for any other block.
+  static Result<bool> Grid(std::string_view block, std::int64_t from_us, std::int64_t to_us,
+                           const RunCells& into, SampleRun& run, GridPlace& place) {
+    const std::size_t num0 = into.num->size(), bits0 = into.bits->size();
+    CANVOY_ASSIGN_OR_RETURN(
+        auto grid, DecodeGridColumns(block, from_us, to_us, {into.t, into.num, into.bits}));
+    if (!grid) return false;
+    run.type = grid->type;
+    run.no_nan = !grid->maybe_nan;
+    run.num = std::span<const double>(*into.num).subspan(num0);
+    run.bits = std::span<const std::uint64_t>(*into.bits).subspan(bits0);
+    place = GridPlace{grid->first_us, grid->unit, grid->slots, grid->bitmap};
+    return true;
+  }
+
+  // A block's samples in [from_us, to_us) as ScanRuns decodes them: columns onto the end of
+  // `into`, or else `samples`.
+  static Status Decode(std::string_view block, std::int64_t from_us, std::int64_t to_us,
+                       const RunCells& into, std::vector<Sample>& samples, SampleRun& run) {
+    const std::size_t t0 = into.t->size(), num0 = into.num->size(), bits0 = into.bits->size();
+    bool maybe_nan = false;
+    CANVOY_ASSIGN_OR_RETURN(
+        auto type,
+        DecodeBlockColumns(block, from_us, to_us, {into.t, into.num, into.bits, &maybe_nan}));
+    run = SampleRun();
+    if (type) {
+      run.type = *type;
+      run.no_nan = !maybe_nan;
+      run.t = std::span<const std::int64_t>(*into.t).subspan(t0);
+      run.num = std::span<const double>(*into.num).subspan(num0);
+      run.bits = std::span<const std::uint64_t>(*into.bits).subspan(bits0);
+      return OkStatus();
+    }
+    samples.clear();
+    CANVOY_RETURN_IF_ERROR(DecodeBlockRange(block, from_us, to_us, &samples));
+    run.samples = samples;
+    return OkStatus();
   }
 
   // Raises from_us to the retention cutoff (the caller's fn reads the raised value), then calls

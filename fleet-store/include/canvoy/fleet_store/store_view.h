@@ -28,7 +28,7 @@ struct SampleRun {
   bool no_nan = false;  // columns: the store knows that no value is NaN (decimal doubles)
 
   bool columns() const { return samples.empty(); }
-  std::size_t size() const { return samples.empty() ? t.size() : samples.size(); }
+  std::size_t size() const { return samples.empty() ? num.size() : samples.size(); }
 };
 
 // Obtained from Store::View(). Every method reads the same snapshot, so one query sees one state
@@ -119,6 +119,39 @@ class StoreView {
     (void)into;
     return skip != nullptr ? ScanSampleRunsSkipping(vin, signal, from_us, to_us, *skip, fn)
                            : ScanSampleRuns(vin, signal, from_us, to_us, fn);
+  }
+  // Where the samples of a grid run lie: sample i at the i-th slot set, slot k at
+  // first_us + k * unit.
+  struct GridPlace {
+    std::int64_t first_us = 0;
+    std::uint64_t unit = 1;
+    std::uint64_t slots = 0;
+    // Slot k has a sample when bit k % 8 of byte k / 8 is set; empty when every slot has one.
+    std::string_view bitmap;
+  };
+  // One hour of two signals `a` and `b` (ScanHourPairs): each signal's run of the hour's samples
+  // in range. When grid_a and grid_b are set, both runs are columns without timestamps (t empty)
+  // and their samples lie as the grids say; else both runs are as ScanSampleRunsInto's.
+  struct HourPair {
+    std::int64_t hour_us = 0;
+    SampleRun a, b;
+    const GridPlace* grid_a = nullptr;
+    const GridPlace* grid_b = nullptr;
+  };
+  // Whether the view implements ScanHourPairs; the default does not.
+  virtual bool PairsHours() const { return false; }
+  // For joins on equal timestamps: the hours in [from_us, to_us) where both signals have
+  // samples, in time order, each as one HourPair (hours where one signal has none are left out
+  // without decoding the other's). `skip` names hours of `a` that may be left out (as in
+  // ScanSampleRunsSkipping), and the hour of `b` with them. Runs of columns are decoded onto the
+  // end of `into_a` and `into_b`, as ScanSampleRunsInto does. The default fails.
+  virtual Status ScanHourPairs(const Vin& vin, std::string_view a, std::string_view b,
+                               std::int64_t from_us, std::int64_t to_us, const HourSkip* skip,
+                               RunCells into_a, RunCells into_b,
+                               const std::function<bool(const HourPair&)>& fn) const {
+    (void)vin, (void)a, (void)b, (void)from_us, (void)to_us, (void)skip, (void)into_a, (void)into_b,
+        (void)fn;
+    return Error(Errc::kInternal, "this view does not pair hours");
   }
   // Rollups of the minutes (or hours) whose start lies in [from_us, to_us), in time order; a
   // bucket without numeric samples is skipped. `bucket_start_us` is a multiple of 60 s (3600 s).
