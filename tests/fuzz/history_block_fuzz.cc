@@ -187,11 +187,41 @@ void CheckValidBlock(std::string_view block, const std::vector<Sample>& all, std
     CheckColumns(ccolumns.value(), ct, cnum, cbits, expected);
   }
 
+  // A block that is one grid chunk in range reads without timestamps: the column values, at
+  // slots that are the columns' timestamps.
+  {
+    Cells<std::int64_t> gt;
+    Cells<double> gnum;
+    Cells<std::uint64_t> gbits;
+    const auto grid = DecodeGridColumns(block, from, to, {&gt, &gnum, &gbits});
+    Require(static_cast<bool>(grid) && gt.empty());
+    if (grid.value()) {
+      const GridColumns& g = *grid.value();
+      Require(columns.value() == g.type && gnum.size() == num.size() && gnum.size() == t.size());
+      std::size_t i = 0;
+      for (std::uint64_t k = 0; k < g.slots && i <= t.size(); ++k) {
+        if (!g.bitmap.empty() &&
+            ((static_cast<unsigned char>(g.bitmap[k / 8]) >> (k % 8)) & 1) == 0)
+          continue;
+        Require(i < t.size() &&
+                t[i] == static_cast<std::int64_t>(static_cast<std::uint64_t>(g.first_us) +
+                                                  k * g.unit) &&
+                std::bit_cast<std::uint64_t>(gnum[i]) == std::bit_cast<std::uint64_t>(num[i]));
+        ++i;
+      }
+      Require(i == t.size());
+      Require(std::equal(gbits.begin(), gbits.end(), bits.begin(), bits.end()));
+    } else {
+      Require(gnum.empty());
+    }
+  }
+
   // Every encoder's output decodes back to the same samples.
   Require(SameSamples(MustDecode(EncodeChunk(all)), all));
   const std::string v1 = EncodeChunkV1(all);
   Require(SameSamples(MustDecode(v1), all));
   Require(SameSamples(MustDecode(EncodeChunkV2(all)), all));
+  Require(SameSamples(MustDecode(EncodeChunkV3(all)), all));
   const auto from_v1 = CompactBlock(v1);
   Require(from_v1 && from_v1.value() == compacted.value());
 }
@@ -227,6 +257,11 @@ void CheckBlock(std::string_view block, std::uint8_t from_sel, std::uint8_t to_s
     for (std::size_t i = 0; i < t.size(); ++i) Require(t[i] == range[i].timestamp_us);
   }
   Require(!CompactBlock(block));
+  Cells<std::int64_t> gt;
+  Cells<double> gnum;
+  Cells<std::uint64_t> gbits;
+  const auto grid = DecodeGridColumns(block, from, to, {&gt, &gnum, &gbits});
+  Require(!grid || !grid.value());  // a grid read whole fails as the block does
   (void)CountChunks(block);
   (void)BlockIsNumeric(block);
 }

@@ -209,13 +209,24 @@ void SourceReader::GridTwo(Passes passes, Emit&& emit, Block&& block) {
       }
       continue;
     }
-    for (std::uint64_t any = a | b; any != 0; any &= any - 1) {
-      const auto s = static_cast<unsigned>(std::countr_zero(any));
-      const auto in_a = static_cast<std::size_t>((a >> s) & 1);
-      const auto in_b = static_cast<std::size_t>((b >> s) & 1);
-      if ((in_a & in_b) != 0) emit(time(s), i, j, passes(i, j));
-      i += in_a;
-      j += in_b;
+    // A byte of slots where the two agree (the usual case: readings lost whole) pairs its
+    // samples in order; one where a signal alone has a sample, a slot at a time.
+    for (unsigned byte = 0; byte < 64; byte += 8) {
+      const auto byte_a = static_cast<unsigned>((a >> byte) & 0xFF);
+      const auto byte_b = static_cast<unsigned>((b >> byte) & 0xFF);
+      if (byte_a == byte_b) {
+        for (unsigned m = byte_a; m != 0; m &= m - 1, ++i, ++j)
+          emit(time(byte + static_cast<unsigned>(std::countr_zero(m))), i, j, passes(i, j));
+        continue;
+      }
+      for (unsigned any = byte_a | byte_b; any != 0; any &= any - 1) {
+        const auto s = static_cast<unsigned>(std::countr_zero(any));
+        const std::size_t in_a = (byte_a >> s) & 1;
+        const std::size_t in_b = (byte_b >> s) & 1;
+        if ((in_a & in_b) != 0) emit(time(byte + s), i, j, passes(i, j));
+        i += in_a;
+        j += in_b;
+      }
     }
   }
 }
@@ -240,7 +251,12 @@ std::uint64_t SlotBits(const StoreView::GridPlace& g, std::uint64_t pos) {
   const std::size_t at = static_cast<std::size_t>(pos / 8);
   const auto shift = static_cast<unsigned>(pos % 8);
   unsigned char bytes[9] = {};
-  std::memcpy(bytes, g.bitmap.data() + at, std::min<std::size_t>(9, g.bitmap.size() - at));
+  const std::size_t have = g.bitmap.size() - at;
+  if (have >= 9) {
+    std::memcpy(bytes, g.bitmap.data() + at, 9);
+  } else {
+    std::memcpy(bytes, g.bitmap.data() + at, have);
+  }
   std::uint64_t low = 0;
   for (int k = 7; k >= 0; --k) low = low << 8 | bytes[k];
   const std::uint64_t high = shift == 0 ? 0 : std::uint64_t{bytes[8]} << (64 - shift);

@@ -48,8 +48,11 @@ struct ChunkView {
   packed::Sections packed;  // versions 2, 3 and 4
 };
 
-// Parses the header of the chunk at block[*offset] and moves *offset past the chunk.
-Result<ChunkView> ParseChunk(std::string_view block, std::size_t* offset) {
+// Parses the header of the chunk at block[*offset] and moves *offset past the chunk. With
+// `header_only`, only version, type, count and body length (the body unchecked, and the
+// timestamps and sections not set).
+Result<ChunkView> ParseChunk(std::string_view block, std::size_t* offset,
+                             bool header_only = false) {
   Reader r(block.substr(*offset));
   const auto at = [&] { return block.size() - r.rest().size(); };
   ChunkView c;
@@ -76,6 +79,7 @@ Result<ChunkView> ParseChunk(std::string_view block, std::size_t* offset) {
   const std::size_t body_at = at();
   const std::string_view body = r.rest().substr(0, static_cast<std::size_t>(*length));
   *offset = body_at + body.size();
+  if (header_only) return c;
 
   Reader b(body);
   const auto body_pos = [&] { return body_at + body.size() - b.rest().size(); };
@@ -554,7 +558,7 @@ Result<std::size_t> CountChunks(std::string_view block) {
 Result<bool> BlockIsNumeric(std::string_view block) {
   bool numeric = true;
   for (std::size_t offset = 0; offset < block.size();) {
-    CANVOY_ASSIGN_OR_RETURN(const ChunkView c, ParseChunk(block, &offset));
+    CANVOY_ASSIGN_OR_RETURN(const ChunkView c, ParseChunk(block, &offset, true));
     numeric = numeric && c.type != kString;
   }
   return numeric;

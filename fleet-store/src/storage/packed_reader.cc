@@ -27,6 +27,14 @@ constexpr unsigned kMaxFusedWidth = 24;
   return v;
 }
 
+// The number of bits set, without a call (the baseline x86-64 has no popcnt instruction).
+inline unsigned Ones(std::uint64_t x) {
+  x -= (x >> 1) & 0x5555555555555555;
+  x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0F;
+  return static_cast<unsigned>((x * 0x0101010101010101) >> 56);
+}
+
 // Residual j of a width-W group, of the 8 that start at `in` (8 residuals take exactly W bytes).
 template <unsigned W, unsigned J>
 [[gnu::always_inline]] inline std::uint64_t Extract(const unsigned char* in) {
@@ -195,8 +203,8 @@ Result<Sections> ParseSections(std::uint8_t version, std::uint8_t type, std::uin
       const auto* b = reinterpret_cast<const unsigned char*>(bitmap->data());
       std::uint64_t set = 0;
       std::size_t i = 0;
-      for (; i + 8 <= bitmap->size(); i += 8) set += std::popcount(Load64(b + i));
-      for (; i < bitmap->size(); ++i) set += std::popcount(static_cast<unsigned>(b[i]));
+      for (; i + 8 <= bitmap->size(); i += 8) set += Ones(Load64(b + i));
+      for (; i < bitmap->size(); ++i) set += Ones(b[i]);
       if ((b[0] & 1) == 0) return Corrupt("grid whose first slot is empty", bits_at);
       const std::uint64_t last = s.slots - 1;
       if (((b[last / 8] >> (last % 8)) & 1) == 0)
