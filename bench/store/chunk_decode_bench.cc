@@ -1,8 +1,10 @@
 // Decoding history chunks, version 1 (bit-serial, EncodeChunkV1) against version 2 (packed,
-// EncodeChunkV2) and version 3 (packed with a timestamp unit, EncodeChunk), on a decimal-noisy
-// double signal: a temperature with one decimal digit every 10 s, 1 reading in 100 missing (as
-// CAN-derived signals resampled) or 1 in 8 (as TSBS's trucks). Decodes one whole chunk per
-// iteration with DecodeBlockColumns (the query path) or DecodeBlock (samples), on one core.
+// EncodeChunkV2), version 3 (packed with a timestamp unit, EncodeChunkV3) and what EncodeChunk
+// writes (version 4, timestamps as a bitmap of grid slots, where that is smaller), on a
+// decimal-noisy double signal: a temperature with one decimal digit every 10 s, 1 reading in 100
+// missing (as CAN-derived signals resampled) or 1 in 8 (as TSBS's trucks). Decodes one whole chunk
+// per iteration with DecodeBlockColumns (the query path), DecodeGridColumns (values without
+// timestamps, for joins by slot; version 4 only) or DecodeBlock (samples), on one core.
 // Reports ns per sample and bytes per sample; asserts nothing.
 //
 //   canvoy_chunk_decode_bench --benchmark_repetitions=15 --benchmark_report_aggregates_only
@@ -40,7 +42,7 @@ std::vector<Sample> DecimalNoisy(std::size_t n, unsigned missing) {
   return samples;
 }
 
-// Args: samples, version (1, 2 or 3), 1 in how many readings missing.
+// Args: samples, version (1, 2, 3, or 4 for EncodeChunk), 1 in how many readings missing.
 std::string Block(const benchmark::State& state) {
   const auto samples =
       DecimalNoisy(static_cast<std::size_t>(state.range(0)), static_cast<unsigned>(state.range(2)));
@@ -49,6 +51,8 @@ std::string Block(const benchmark::State& state) {
       return storage::EncodeChunkV1(samples);
     case 2:
       return storage::EncodeChunkV2(samples);
+    case 3:
+      return storage::EncodeChunkV3(samples);
     default:
       return storage::EncodeChunk(samples);
   }
@@ -84,6 +88,25 @@ void BM_DecodeColumns(benchmark::State& state) {
   Counters(state, n, block.size());
 }
 
+void BM_DecodeGridValues(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const std::string block = Block(state);
+  canvoy::fleet_store::Cells<std::int64_t> t;
+  canvoy::fleet_store::Cells<double> num;
+  canvoy::fleet_store::Cells<std::uint64_t> bits;
+  for (auto _ : state) {
+    num.clear();
+    const auto grid = storage::DecodeGridColumns(block, kMin, kMax, {&t, &num, &bits});
+    if (!grid || !grid.value() || num.size() != n) {
+      state.SkipWithError("not a grid, or decode failed");
+      break;
+    }
+    benchmark::DoNotOptimize(num.data());
+    benchmark::ClobberMemory();
+  }
+  Counters(state, n, block.size());
+}
+
 void BM_DecodeSamples(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const std::string block = Block(state);
@@ -102,10 +125,13 @@ void BM_DecodeSamples(benchmark::State& state) {
 
 BENCHMARK(BM_DecodeColumns)
     ->ArgNames({"samples", "version", "missing"})
-    ->ArgsProduct({{360, 36'000}, {1, 2, 3}, {100, 8}});
+    ->ArgsProduct({{360, 36'000}, {1, 2, 3, 4}, {100, 8}});
+BENCHMARK(BM_DecodeGridValues)
+    ->ArgNames({"samples", "version", "missing"})
+    ->ArgsProduct({{360, 36'000}, {4}, {8}});
 BENCHMARK(BM_DecodeSamples)
     ->ArgNames({"samples", "version", "missing"})
-    ->ArgsProduct({{360, 36'000}, {1, 2, 3}, {100, 8}});
+    ->ArgsProduct({{360, 36'000}, {1, 2, 3, 4}, {100, 8}});
 
 }  // namespace
 

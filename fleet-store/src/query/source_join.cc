@@ -258,7 +258,8 @@ std::uint64_t SlotBits(const StoreView::GridPlace& g, std::uint64_t pos) {
     std::memcpy(bytes, g.bitmap.data() + at, have);
   }
   std::uint64_t low = 0;
-  for (int k = 7; k >= 0; --k) low = low << 8 | bytes[k];
+  std::memcpy(&low, bytes, sizeof low);
+  if constexpr (std::endian::native == std::endian::big) low = __builtin_bswap64(low);
   const std::uint64_t high = shift == 0 ? 0 : std::uint64_t{bytes[8]} << (64 - shift);
   return ((low >> shift) | high) & in;
 }
