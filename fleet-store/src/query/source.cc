@@ -293,12 +293,6 @@ Status SourceReader::FindDeadHours(const Vin& vin, std::size_t lead, std::int64_
                            });
 }
 
-// Windows of the lead signal (the first, or the first prefilter predicate's), the others over
-// the same time range. With a prefilter, the lead leaves out hours whose rollups show that none of
-// its numbers passes (an hour of strings is never left out), drops its failing samples, and the
-// others leave out the hours where the lead has no sample left: no row of those hours could pass.
-// Rows folded where they lie (direct_) drop nothing before the join: the predicates are evaluated
-// on the joined rows.
 Result<std::optional<std::int64_t>> SourceReader::ReadPairedHours(const Vin& vin, std::int64_t from,
                                                                   std::int64_t to) {
   buffers_.resize(2);
@@ -381,6 +375,12 @@ Result<std::optional<std::int64_t>> SourceReader::ReadPairedHours(const Vin& vin
   return resume;
 }
 
+// Windows of the lead signal (the first, or the first prefilter predicate's), the others over
+// the same time range. With a prefilter, the lead leaves out hours whose rollups show that none of
+// its numbers passes (an hour of strings is never left out), drops its failing samples, and the
+// others leave out the hours where the lead has no sample left: no row of those hours could pass.
+// Rows folded where they lie (direct_) drop nothing before the join: the predicates are evaluated
+// on the joined rows.
 Status SourceReader::ReadJoined(const Vin& vin, std::int64_t from, std::int64_t to) {
   if (direct_ != nullptr && source_.signals.size() == 2 && view_.PairsHours()) {
     CANVOY_ASSIGN_OR_RETURN(const auto resume, ReadPairedHours(vin, from, to));
