@@ -180,13 +180,10 @@ class RocksStoreView final : public StoreView {
       }
       const std::string_view block_a = View(it_a->value()), block_b = View(it_b->value());
       bool left_out = false;
-      if (skip != nullptr) {  // as ScanRuns asks
-        left_out = (*skip)(*hour_a, false);
-        if (!left_out && (*skip)(*hour_a, true)) {
-          auto numeric = BlockIsNumeric(block_a);
-          if (!numeric) return numeric.error().WithContext(context(a));
-          left_out = numeric.value();
-        }
+      if (skip != nullptr) {
+        auto left = LeftOut(*skip, *hour_a, block_a);
+        if (!left) return left.error().WithContext(context(a));
+        left_out = left.value();
       }
       if (!left_out) {
         HourPair pair;
@@ -284,37 +281,27 @@ class RocksStoreView final : public StoreView {
       if (skip != nullptr) {
         const auto hour = SeriesKeyStart(key);
         if (!hour) return Error(Errc::kStorage, "history: corrupt key '" + ToHex(key) + "'");
-        // Passing an hour is always allowed: the headers are read only for an hour that would
-        // be left out if it were numeric but not whatever it holds.
-        if ((*skip)(*hour, false)) return true;
-        if ((*skip)(*hour, true)) {
-          CANVOY_ASSIGN_OR_RETURN(const bool numeric, BlockIsNumeric(block));
-          if (numeric) return true;
-        }
+        CANVOY_ASSIGN_OR_RETURN(const bool left_out, LeftOut(*skip, *hour, block));
+        if (left_out) return true;
       }
       if (into == nullptr) {
         t.clear();
         num.clear();
         bits.clear();
       }
-      const std::size_t t0 = t.size(), num0 = num.size(), bits0 = bits.size();
-      bool maybe_nan = false;
-      CANVOY_ASSIGN_OR_RETURN(
-          auto type, DecodeBlockColumns(block, from_us, to_us, {&t, &num, &bits, &maybe_nan}));
       SampleRun run;
-      if (type) {
-        run.type = *type;
-        run.no_nan = !maybe_nan;
-        run.t = std::span<const std::int64_t>(t).subspan(t0);
-        run.num = std::span<const double>(num).subspan(num0);
-        run.bits = std::span<const std::uint64_t>(bits).subspan(bits0);
-      } else {
-        samples.clear();
-        CANVOY_RETURN_IF_ERROR(DecodeBlockRange(block, from_us, to_us, &samples));
-        run.samples = samples;
-      }
+      CANVOY_RETURN_IF_ERROR(Decode(block, from_us, to_us, {&t, &num, &bits}, samples, run));
       return run.size() == 0 || fn(run);
     });
+  }
+
+  // Whether `skip` leaves out the hour of `block`. Passing an hour is always allowed: the
+  // headers are read only for an hour that would be left out if it were numeric but not
+  // whatever it holds.
+  static Result<bool> LeftOut(const HourSkip& skip, std::int64_t hour, std::string_view block) {
+    if (skip(hour, false)) return true;
+    if (!skip(hour, true)) return false;
+    return BlockIsNumeric(block);
   }
 
   // A block that is one grid chunk wholly in [from_us, to_us) as a run of values decoded onto the
